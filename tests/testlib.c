@@ -202,52 +202,91 @@ static int join_domain(struct pvt_sim *s, int domid)
     return 0;
 }
 
-pid_t pvt_sim_spawn(struct pvt_sim *s, int domid, int (*fn)(void *),
-                    void *arg)
+/*
+ * Fork a child that joins @domid and then runs @body(arg).  Returns only
+ * once the child is a member of the domain, so a domain never dies in the
+ * gap between one process's exit and another's joining.
+ */
+static pid_t spawn_joined(struct pvt_sim *s, int domid,
+                          void (*body)(void *arg), void *arg)
 {
+    int pfd[2];
+    char ok = 0;
     pid_t pid;
 
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -errno;
     fflush(stdout);
     fflush(stderr);
     pid = fork();
-    if (pid < 0)
-        return -errno;
+    if (pid < 0) {
+        int err = -errno;
+
+        close(pfd[0]);
+        close(pfd[1]);
+        return err;
+    }
     if (pid == 0) {
         int err = join_domain(s, domid);
 
+        close(pfd[0]);
         if (err < 0) {
             fprintf(stderr, "testlib: join domain %d: %s\n", domid,
                     strerror(-err));
             _exit(126);
         }
-        /* The child's checks are reported through its exit status. */
-        pvt_failures = 0;
-        err = fn(arg);
-        fflush(stdout);
-        _exit(err ? err : (pvt_failures ? 1 : 0));
+        if (write(pfd[1], "j", 1) != 1)
+            _exit(126);
+        close(pfd[1]);
+        body(arg);
+        _exit(127);
     }
+    close(pfd[1]);
+    if (read(pfd[0], &ok, 1) != 1) {
+        close(pfd[0]);
+        pvt_wait(pid);
+        return -ESRCH;
+    }
+    close(pfd[0]);
     return pid;
+}
+
+struct fn_call {
+    int (*fn)(void *);
+    void *arg;
+};
+
+static void run_fn(void *p)
+{
+    struct fn_call *call = p;
+    int err;
+
+    /* The child's checks are reported through its exit status. */
+    pvt_failures = 0;
+    err = call->fn(call->arg);
+    fflush(stdout);
+    _exit(err ? err : (pvt_failures ? 1 : 0));
+}
+
+pid_t pvt_sim_spawn(struct pvt_sim *s, int domid, int (*fn)(void *),
+                    void *arg)
+{
+    struct fn_call call = { fn, arg };
+
+    return spawn_joined(s, domid, run_fn, &call);
+}
+
+static void run_exec(void *p)
+{
+    char *const *argv = p;
+
+    execvp(argv[0], argv);
+    fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
 }
 
 pid_t pvt_sim_spawn_exec(struct pvt_sim *s, int domid, char *const argv[])
 {
-    pid_t pid;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        int err = join_domain(s, domid);
-
-        if (err < 0)
-            _exit(126);
-        execvp(argv[0], argv);
-        fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    return pid;
+    return spawn_joined(s, domid, run_exec, (void *)argv);
 }
 
 int pvt_wait(pid_t pid)

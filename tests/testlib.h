@@ -64,7 +64,7 @@ int pvt_sim_destroy(struct pvt_sim *s, int domid);
 
 /*
  * Fork a child that joins @domid and returns fn(arg) as its exit status.
- * Returns the child's pid, or -errno.
+ * Returns the child's pid once it has joined the domain, or -errno.
  */
 pid_t pvt_sim_spawn(struct pvt_sim *s, int domid, int (*fn)(void *),
                     void *arg);

@@ -2,7 +2,7 @@
 # The main job end to end: a guest and dom0 exchange a grant, an event
 # channel and xenstore nodes through the sim, with the real xenstore-ls.
 set -eu
-out=$("$top_srcdir/tools/pvaccel-demo.sh" "$top_builddir" 2>&1) || {
+out=$("$top_srcdir/tools/pvaccel-platform-demo.sh" "$top_builddir" 2>&1) || {
     echo "$out"
     echo "FAIL: the demo exited non-zero"
     exit 1

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvacceld.h: the dom0 backend daemon's internal interfaces.
+ *
+ * Threads and what they own:
+ *
+ *   main thread   xenstore watches, every device's state machine (xenbus.c),
+ *                 connect and teardown (device.c), the admin socket
+ *                 (stats.c).  Nothing else changes a device's shape.
+ *   queue thread  one per device queue (queue.c): consumes its ring, runs
+ *                 control operations inline (control.c), submits data
+ *                 operations to the engine and posts responses.  Only it
+ *                 touches its ring.
+ *   engine        calls job->done() from its own threads; the job goes
+ *                 back to its queue thread through a lock-free list (as
+ *                 does a request held on a recoverable fault once the
+ *                 guest answers it, fault.c).
+ *
+ * Locks of a connected device: ctl_lock serialises control operations
+ * (they come from every queue thread) and guards the grant-map handle;
+ * as_lock (a rwlock) guards the I/O address space and the session table,
+ * read-locked on the data path, write-locked only to add or remove.  The
+ * event ring has its own lock because every queue produces records, and
+ * fault_lock guards the list of requests held on recoverable faults.
+ * Lock order: ctl_lock first; no code holds two of as_lock, evt.lock and
+ * fault_lock at once.
+ */
+#ifndef PVACCEL_BACKEND_PVACCELD_H
+#define PVACCEL_BACKEND_PVACCELD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accelif.h"
+#include "backend/engine.h"
+#include "platform/platform.h"
+
+/* ------------------------------------------------------------ logging */
+
+enum pvad_log_level {
+    PVAD_LOG_ERR,
+    PVAD_LOG_WARN,
+    PVAD_LOG_INFO,
+    PVAD_LOG_DEBUG,
+};
+
+void pvad_log_init(enum pvad_log_level level, bool use_syslog);
+void pvad_log(enum pvad_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define pvad_err(...)   pvad_log(PVAD_LOG_ERR, __VA_ARGS__)
+#define pvad_warn(...)  pvad_log(PVAD_LOG_WARN, __VA_ARGS__)
+#define pvad_info(...)  pvad_log(PVAD_LOG_INFO, __VA_ARGS__)
+#define pvad_debug(...) pvad_log(PVAD_LOG_DEBUG, __VA_ARGS__)
+
+uint64_t pvad_now_ns(void);
+/*
+ * True at most once per second per @last: for log lines a guest can
+ * trigger at will (handshake errors, stopped queues), so that a guest
+ * looping on them cannot flood the log.  Any thread.
+ */
+bool pvad_log_ratelimit(_Atomic uint64_t *last);
+
+/* ------------------------------------------------- limits and quotas */
+
+/* Per-device limits: advertised in xenstore, enforced per device. */
+struct pvad_limits {
+    uint32_t max_queues;
+    uint32_t max_ring_page_order;
+    uint32_t max_regions;
+    uint32_t max_region_pages;
+    uint64_t max_mapped_pages;
+    uint32_t max_sessions;
+    uint32_t max_in_flight;
+    uint32_t max_sg_entries;
+    uint64_t max_op_bytes;
+    uint32_t iova_bits;
+    uint32_t fault_timeout_ms;
+};
+
+/* Resources counted against a device's limits and its domain's quota. */
+enum pvad_res {
+    PVAD_RES_REGIONS,
+    PVAD_RES_MAPPED_PAGES,
+    PVAD_RES_SESSIONS,
+    PVAD_RES_IN_FLIGHT,
+    PVAD_RES_NR,
+};
+
+struct pvad_usage {
+    _Atomic uint64_t used[PVAD_RES_NR];
+    uint64_t limit[PVAD_RES_NR];
+};
+
+/* One frontend domain's usage across all its devices (quota.c). */
+struct pvad_domain {
+    struct pvad_domain *next;
+    uint16_t domid;
+    unsigned int refs;          /* devices; under pvad_quota.lock */
+    struct pvad_usage usage;
+};
+
+struct pvad_quota {
+    pthread_mutex_t lock;       /* the domain list */
+    uint64_t limit[PVAD_RES_NR];
+    struct pvad_domain *domains;
+};
+
+void pvad_quota_init(struct pvad_quota *q, const uint64_t limit[PVAD_RES_NR]);
+void pvad_quota_fini(struct pvad_quota *q);
+struct pvad_domain *pvad_quota_domain_get(struct pvad_quota *q, uint16_t domid);
+void pvad_quota_domain_put(struct pvad_quota *q, struct pvad_domain *dom);
+void pvad_usage_init(struct pvad_usage *u, const struct pvad_limits *lim);
+/*
+ * Take @n of @res from the device's and the domain's budget, or neither.
+ * Returns 0, or the protocol status for that resource with *limit set to
+ * the limit that refused it.
+ */
+int pvad_usage_take(struct pvad_usage *dev, struct pvad_usage *dom,
+                    enum pvad_res res, uint64_t n, uint64_t *limit);
+void pvad_usage_give(struct pvad_usage *dev, struct pvad_usage *dom,
+                     enum pvad_res res, uint64_t n);
+uint32_t pvad_res_quota_code(enum pvad_res res);
+
+/* ------------------------------------------------------- configuration */
+
+struct pvad_config {
+    const char *platform;       /* xen, sim, auto */
+    const char *engine;
+    const char *engine_args;
+    const char *rundir;         /* admin socket lives here */
+    bool foreground;
+    bool use_syslog;
+    enum pvad_log_level log_level;
+    unsigned int spin_us;       /* adaptive spin before sleeping */
+    unsigned int batch;         /* requests consumed per round */
+    struct pvad_limits limits;
+    uint64_t quota[PVAD_RES_NR]; /* per frontend domain */
+    char *file_text;            /* the config file; strings point into it */
+};
+
+void pvad_config_defaults(struct pvad_config *cfg);
+/* "name=value" from the command line or a config file line. */
+int pvad_config_set(struct pvad_config *cfg, const char *name,
+                    const char *value, char *err, size_t errlen);
+int pvad_config_load(struct pvad_config *cfg, const char *path, char *err,
+                     size_t errlen);
+/* Per-device lowering of limits from the toolstack's params node. */
+int pvad_limits_apply_params(struct pvad_limits *lim, const char *params,
+                             const char *engine, char *err, size_t errlen);
+int pvad_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* --------------------------------------------------- I/O address space */
+
+struct pvad_region {
+    uint64_t iova;
+    uint64_t len;
+    bool writable;
+    void *addr;                 /* persistent mapping of the grants */
+    uint32_t npages;
+    void *dma_handle;           /* the engine's */
+    _Atomic uint32_t users;     /* requests in flight using it */
+};
+
+struct pvad_ioas {
+    struct pvad_region **regions; /* sorted by iova, non-overlapping */
+    unsigned int nr;
+    unsigned int cap;
+    uint64_t iova_end;          /* 2^iova-bits */
+};
+
+/* Where and how an operand faulted. */
+struct pvad_fault {
+    uint64_t iova;
+    uint64_t len;
+    uint8_t access;             /* VACCEL_ACCESS_* */
+};
+
+/* Pieces of one resolved operand. */
+struct pvad_pieces {
+    struct pva_iov *iov;
+    struct pvad_region **reg;
+    unsigned int n;
+    unsigned int cap;
+    uint64_t len;
+};
+
+int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_regions,
+                   uint32_t iova_bits);
+void pvad_ioas_fini(struct pvad_ioas *as);
+bool pvad_ioas_range_ok(const struct pvad_ioas *as, uint64_t iova,
+                        uint64_t len);
+/*
+ * Append the pieces of [iova, iova + len) to @pc.  as_lock held (read).
+ * Returns 0, -XEN_EFAULT (*f set), -XEN_EACCES (@write into a read-only
+ * region), -XEN_E2BIG (more pieces than @pc holds).  Takes no reference.
+ */
+int pvad_ioas_resolve(const struct pvad_ioas *as, uint64_t iova, uint64_t len,
+                      bool write, struct pvad_pieces *pc,
+                      struct pvad_fault *f);
+/* Copy @len bytes of resolved memory out (the copy the backend then uses). */
+void pvad_pieces_copy_out(const struct pvad_pieces *pc, void *dst, size_t len);
+void pvad_pieces_get(struct pvad_pieces *pc);
+void pvad_pieces_put(struct pvad_pieces *pc);
+
+struct pvad_region *pvad_ioas_find_exact(const struct pvad_ioas *as,
+                                         uint64_t iova, uint64_t len);
+bool pvad_ioas_overlaps(const struct pvad_ioas *as, uint64_t iova,
+                        uint64_t len);
+int pvad_ioas_insert(struct pvad_ioas *as, struct pvad_region *r);
+void pvad_ioas_remove(struct pvad_ioas *as, struct pvad_region *r);
+
+/* ------------------------------------------------------------ sessions */
+
+struct pvad_session {
+    uint32_t id;                /* 0: free slot */
+    uint8_t alg;
+    struct pva_engine_session *es;
+    _Atomic uint32_t users;
+    atomic_bool digest_busy;    /* at most one DIGEST in flight */
+};
+
+struct pvad_sessions {
+    struct pvad_session *slots;
+    uint32_t cap;
+    uint16_t gen;
+};
+
+/* ----------------------------------------------------------- event ring */
+
+struct pvad_evtring {
+    pthread_mutex_t lock;
+    vaccel_evt_sring_t *sring;
+    void *map;
+    uint32_t npages;
+    uint32_t size;
+    uint32_t prod;              /* ours; never read back from the ring */
+    uint64_t seq;
+    struct pva_evtchn *evh;
+    pva_port_t port;
+    uint64_t quota_last_ns[PVAD_RES_NR];
+};
+
+/* -------------------------------------------------------------- stats */
+
+#define PVAD_STAT_OPS 32        /* op codes folded: control 0-15, data 16-31 */
+#define PVAD_STAT_ERRNO 128
+
+struct pvad_qstats {
+    _Atomic uint64_t ops[PVAD_STAT_OPS];
+    _Atomic uint64_t errors[PVAD_STAT_ERRNO]; /* by -status */
+    _Atomic uint64_t bytes_in;
+    _Atomic uint64_t bytes_out;
+    _Atomic uint64_t lat_count;
+    _Atomic uint64_t lat_sum_ns;
+    _Atomic uint64_t lat_max_ns;
+    _Atomic uint64_t notifies;
+    _Atomic uint64_t wakeups;
+    _Atomic uint64_t batches;
+};
+
+unsigned int pvad_stat_op_index(uint8_t op);
+void pvad_qstats_account(struct pvad_qstats *s, uint8_t op, int32_t status,
+                         uint64_t in, uint64_t out, uint64_t lat_ns);
+
+/* -------------------------------------------------------------- queues */
+
+struct pvad_queue;
+
+/* Pieces of a scatter list or a key: they lie in at most this many regions. */
+#define PVAD_SCRATCH_PIECES 8
+
+/* A request on its way through the engine; pooled per queue. */
+struct pvad_job {
+    struct pva_job job;         /* first: done() gets back to us */
+    struct pvad_queue *q;
+    struct pvad_job *next;      /* free list or completion list */
+    vaccel_request_t req;       /* the checked copy, kept for retries */
+    uint64_t t_start_ns;
+    uint64_t bytes_in;
+    struct pvad_session *session;
+    struct pvad_pieces src;
+    struct pvad_pieces dst;
+
+    /* Recoverable faults (VACCEL_REQ_F_IOPF): held until answered. */
+    struct pvad_job *held_next; /* dev->held, under dev->fault_lock */
+    uint32_t fault_id;
+    unsigned int faults;        /* times this request faulted */
+    uint64_t deadline_ns;
+    int32_t answer;             /* FAULT_RESPONSE status */
+    bool retry;                 /* back on the completion list: answered */
+    struct pvad_fault fault;    /* for a final -XEN_EFAULT */
+};
+
+struct pvad_queue {
+    struct pvad_device *dev;
+    unsigned int index;
+    pthread_t thread;
+    bool thread_started;
+
+    vaccel_back_ring_t ring;
+    void *ring_map;
+    uint32_t ring_pages;
+    struct pva_evtchn *evh;     /* this thread's own handle */
+    pva_port_t port;
+    int wake_fd;                /* eventfd: a completion while asleep */
+
+    _Atomic(struct pvad_job *) done_list; /* pushed by engine threads */
+    atomic_bool sleeping;
+    atomic_bool stop;           /* the main thread wants it to end */
+    bool stopped;               /* protocol violation: consume no more */
+
+    struct pva_engine_queue *eq;
+    struct pvad_job *jobs;
+    struct pvad_job *free_jobs;
+    struct pvad_job *deferred;  /* the engine said busy */
+    unsigned int in_flight;
+    unsigned int held;          /* of in_flight: waiting on a fault answer */
+    uint64_t next_expiry_ns;
+    unsigned int rsp_unpushed;
+    struct vaccel_seg *sg_scratch;   /* [max_sg_entries], one list at a time */
+    struct pva_iov *iov_store;  /* every job's pieces, then scratch */
+    struct pvad_region **reg_store;
+    struct pvad_pieces scratch; /* keys, scatter lists: PVAD_SCRATCH_PIECES */
+
+    struct pvad_qstats stats;
+};
+
+int pvad_queue_start(struct pvad_queue *q);
+/* Ask the thread to finish what it consumed and exit; then join it. */
+void pvad_queue_stop(struct pvad_queue *q);
+/* Shared by queue.c and fault.c; queue thread unless stated. */
+void pvad_queue_push_done(struct pvad_queue *q, struct pvad_job *job); /* any */
+int pvad_job_resolve(struct pvad_queue *q, const vaccel_request_t *req,
+                     struct pvad_job *job, struct pvad_fault *f);
+void pvad_job_start(struct pvad_queue *q, struct pvad_job *job);
+void pvad_job_finish(struct pvad_queue *q, struct pvad_job *job);
+
+/* fault.c: recoverable faults. */
+/* Hold @job on fault @f; false if it may not (limit, event ring full). */
+bool pvad_fault_hold(struct pvad_queue *q, struct pvad_job *job,
+                     const struct pvad_fault *f);
+/* The job came back answered: retry it or complete it with the answer. */
+void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job);
+/* Complete held requests whose time is up (@all: every one, stopping). */
+void pvad_fault_expire(struct pvad_queue *q, bool all);
+/* FAULT_RESPONSE, from any queue: 0, or -XEN_ENOENT if nothing is held. */
+int pvad_fault_answer(struct pvad_device *dev, uint32_t fault_id,
+                      int32_t status);
+/* After the engine queue is closed: the wake-up fd and the job pool. */
+void pvad_queue_fini(struct pvad_queue *q);
+int pvad_queue_alloc_jobs(struct pvad_queue *q);
+void pvad_queue_free_jobs(struct pvad_queue *q);
+
+/* ------------------------------------------------------------- devices */
+
+struct pvad;
+
+struct pvad_device {
+    struct pvad *d;
+    struct pvad_device *next;
+    uint16_t fe_domid;
+    unsigned int devid;
+    char *be_path;
+    char *fe_path;
+    char *token;                /* watch token of this device */
+    enum xenbus_state state;    /* ours, as last written */
+    int fe_seen;                /* frontend state at the last step */
+    bool fe_watched;
+    bool dirty;                 /* a watch fired: evaluate again */
+    unsigned int seen_gen;      /* scan generation that last found it */
+    _Atomic uint64_t warn_last_ns; /* guest-triggered warnings, rate limit */
+    struct pvad_limits lim;
+    struct pvad_domain *dom;
+
+    /* The connection (Connected, and during teardown). */
+    bool connected;
+    pthread_mutex_t ctl_lock;
+    pthread_rwlock_t as_lock;
+    struct pva_gntmap *gm;
+    struct pva_engine_ctx *ectx;
+    struct pvad_ioas ioas;
+    struct pvad_sessions sessions;
+    struct pvad_evtring evt;
+    struct pvad_usage usage;
+    pthread_mutex_t fault_lock; /* held, next_fault_id */
+    struct pvad_job *held;      /* requests waiting on FAULT_RESPONSE */
+    uint32_t next_fault_id;
+    uint32_t ring_order;
+    unsigned int nr_queues;
+    struct pvad_queue *queues;
+    struct pvad_qstats closed_stats; /* of earlier connections */
+    unsigned int connections;
+};
+
+/* device.c */
+struct pvad_device *pvad_device_new(struct pvad *d, uint16_t fe_domid,
+                                    unsigned int devid);
+void pvad_device_free(struct pvad_device *dev);
+/* Read the frontend's nodes, map, bind, start the queues. */
+int pvad_device_connect(struct pvad_device *dev, char *err, size_t errlen);
+/* Stop the queues, release everything of the connection. Idempotent. */
+void pvad_device_disconnect(struct pvad_device *dev);
+
+/* events.c: records on the device's event ring, from any queue thread. */
+/* A fault record; recoverable iff @fault_id.  False: the ring is full. */
+bool pvad_evt_fault(struct pvad_device *dev, unsigned int queue,
+                    uint64_t req_id, uint8_t op, const struct pvad_fault *f,
+                    uint32_t fault_id);
+void pvad_evt_queue_stopped(struct pvad_device *dev, unsigned int queue,
+                            uint32_t reason);
+void pvad_evt_quota(struct pvad_device *dev, enum pvad_res res,
+                    int32_t status, uint64_t limit);
+
+/* control.c: control operations, run inline by the queue thread. */
+void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
+                  vaccel_response_t *rsp);
+/* Tear-down helpers (main thread, queues joined). */
+void pvad_regions_release_all(struct pvad_device *dev);
+void pvad_sessions_release_all(struct pvad_device *dev);
+int pvad_sessions_init(struct pvad_sessions *s, uint32_t cap);
+struct pvad_session *pvad_session_lookup(struct pvad_sessions *s, uint32_t id);
+
+/* validate.c */
+struct pvad_offer {
+    pva_alg_mask compress_algs, digest_algs, aead_algs;
+    bool copy, fill, compare, crc32c;
+    int32_t level_min[VACCEL_ALG_LZ4 + 1];
+    int32_t level_max[VACCEL_ALG_LZ4 + 1];
+};
+void pvad_offer_from_caps(struct pvad_offer *o,
+                          const struct pva_engine_caps *caps);
+/* Checks of the request copy that need no memory lookup. */
+int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
+                  const vaccel_request_t *req);
+/* Does an operand slot of @op carry data (src: 0, dst: 1)? */
+bool pvad_op_uses_src(uint8_t op);
+bool pvad_op_uses_dst(uint8_t op);
+bool pvad_op_writes_dst(uint8_t op);
+
+/* ------------------------------------------------------------- daemon */
+
+struct pvad {
+    struct pvad_config cfg;
+    struct pva_platform *p;
+    struct pva_xs *xs;
+    int self_domid;
+    char be_base[64];           /* /local/domain/<self>/backend/vaccel */
+    const struct pva_engine_ops *eops;
+    struct pva_engine *engine;
+    struct pva_engine_caps caps;
+    struct pvad_offer offer;
+    struct pvad_quota quota;
+    struct pvad_device *devices;
+    unsigned int scan_gen;
+    int admin_fd;
+    char admin_path[256];
+};
+
+/* xenbus.c */
+int pvad_xenbus_init(struct pvad *d);
+/* Drain the queued watch events, then run every dirty device's machine. */
+void pvad_xenbus_handle_watches(struct pvad *d);
+/* Orderly exit: tear every device down, write Closed. */
+void pvad_xenbus_shutdown(struct pvad *d);
+
+/* stats.c */
+int pvad_admin_open(struct pvad *d);
+void pvad_admin_close(struct pvad *d);
+void pvad_admin_serve(struct pvad *d);
+
+#endif

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * validate.c: checks of a request that need no memory lookup.
+ *
+ * Runs on the backend's private copy of the request (RING_COPY_REQUEST),
+ * never on the shared slot.  Reserved fields, unused header fields, unused
+ * operand slots and undefined flag bits must be zero (-XEN_EINVAL), so a
+ * version 1 frontend can never trigger an extension by accident.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "backend/pvacceld.h"
+
+void pvad_offer_from_caps(struct pvad_offer *o,
+                          const struct pva_engine_caps *caps)
+{
+    memset(o, 0, sizeof(*o));
+    /* Only codes of the right family: level tables are indexed by alg. */
+    for (unsigned int a = 0; a < 64; a++) {
+        pva_alg_mask bit = PVA_ALG_BIT(a);
+
+        if (VACCEL_ALG_IS_COMPRESS(a))
+            o->compress_algs |= caps->compress_algs & bit;
+        if (VACCEL_ALG_IS_DIGEST(a))
+            o->digest_algs |= caps->digest_algs & bit;
+        if (VACCEL_ALG_IS_AEAD(a))
+            o->aead_algs |= caps->aead_algs & bit;
+    }
+    o->copy = caps->copy;
+    o->fill = caps->fill;
+    o->compare = caps->compare;
+    o->crc32c = caps->crc32c;
+    memcpy(o->level_min, caps->level_min, sizeof(o->level_min));
+    memcpy(o->level_max, caps->level_max, sizeof(o->level_max));
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < len; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+#define ZERO(field) all_zero(&(field), sizeof(field))
+
+bool pvad_op_uses_src(uint8_t op)
+{
+    return op != VACCEL_OP_FILL;
+}
+
+bool pvad_op_uses_dst(uint8_t op)
+{
+    return op != VACCEL_OP_CRC32C;
+}
+
+bool pvad_op_writes_dst(uint8_t op)
+{
+    return op != VACCEL_OP_COMPARE && op != VACCEL_OP_CRC32C;
+}
+
+/* ------------------------------------------------------- control ops */
+
+static int validate_control(const vaccel_request_t *req)
+{
+    uint16_t allowed_flags = req->op == VACCEL_OP_MAP_REGION ?
+                             VACCEL_MAP_F_WRITE : 0;
+
+    if (req->flags & ~allowed_flags)
+        return -XEN_EINVAL;
+    if (req->alg && req->op != VACCEL_OP_SESSION_CREATE)
+        return -XEN_EINVAL;
+    if (req->handle && req->op != VACCEL_OP_SESSION_DESTROY)
+        return -XEN_EINVAL;
+    switch (req->op) {
+    case VACCEL_OP_NOP:
+    case VACCEL_OP_SESSION_DESTROY:
+        return ZERO(req->u) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_MAP_REGION:
+        return ZERO(req->u.map_region.reserved0) &&
+               ZERO(req->u.map_region.reserved1) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_UNMAP_REGION:
+        return ZERO(req->u.unmap_region.reserved) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_SESSION_CREATE:
+        return ZERO(req->u.session_create.reserved) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_FAULT_RESPONSE:
+        return ZERO(req->u.fault_response.reserved) &&
+               req->u.fault_response.status <= 0 ? 0 : -XEN_EINVAL;
+    default:
+        /* Blobs: feature-blobs is "0". */
+        return -XEN_EOPNOTSUPP;
+    }
+}
+
+/* --------------------------------------------------------- data ops */
+
+static bool family_offered(const struct pvad_offer *o, uint8_t op)
+{
+    switch (op) {
+    case VACCEL_OP_COMPRESS:
+    case VACCEL_OP_DECOMPRESS:
+        return o->compress_algs != 0;
+    case VACCEL_OP_DIGEST:
+        return o->digest_algs != 0;
+    case VACCEL_OP_AEAD_ENCRYPT:
+    case VACCEL_OP_AEAD_DECRYPT:
+        return o->aead_algs != 0;
+    case VACCEL_OP_COPY:
+        return o->copy;
+    case VACCEL_OP_FILL:
+        return o->fill;
+    case VACCEL_OP_COMPARE:
+        return o->compare;
+    default:
+        return o->crc32c;
+    }
+}
+
+static uint16_t op_flags_allowed(uint8_t op)
+{
+    uint16_t f = 0;
+
+    if (pvad_op_uses_src(op))
+        f |= VACCEL_REQ_F_SRC_INDIRECT;
+    if (pvad_op_uses_dst(op))
+        f |= VACCEL_REQ_F_DST_INDIRECT;
+    if (op == VACCEL_OP_DIGEST)
+        f |= VACCEL_DIGEST_F_MORE;
+    if (op == VACCEL_OP_FILL)
+        f |= VACCEL_FILL_F_PATTERN64;
+    return f | VACCEL_REQ_F_IOPF;
+}
+
+/* The alg and handle header fields. */
+static int validate_alg(const struct pvad_offer *o, const vaccel_request_t *req)
+{
+    pva_alg_mask mask = 0;
+
+    if (req->op == VACCEL_OP_COMPRESS || req->op == VACCEL_OP_DECOMPRESS)
+        mask = o->compress_algs;
+    else if (req->op == VACCEL_OP_DIGEST)
+        mask = o->digest_algs;
+    else
+        return req->alg ? -XEN_EINVAL : 0;
+    if (req->alg >= 64 || !(mask & PVA_ALG_BIT(req->alg)))
+        return -XEN_EOPNOTSUPP;
+    return 0;
+}
+
+static int validate_handle(const vaccel_request_t *req)
+{
+    switch (req->op) {
+    case VACCEL_OP_DIGEST:
+        if ((req->flags & VACCEL_DIGEST_F_MORE) && !req->handle)
+            return -XEN_EINVAL;   /* MORE needs a session */
+        return 0;
+    case VACCEL_OP_AEAD_ENCRYPT:
+    case VACCEL_OP_AEAD_DECRYPT:
+        return 0;                 /* 0 is an unknown session: ENOENT */
+    default:
+        return req->handle ? -XEN_EINVAL : 0;
+    }
+}
+
+static int validate_operand(const struct pvad_limits *lim,
+                            const struct vaccel_seg *seg, bool indirect)
+{
+    uint64_t iova_end = (uint64_t)1 << lim->iova_bits;
+
+    if (indirect) {
+        if (!seg->len || seg->len % sizeof(struct vaccel_seg) ||
+            seg->iova % 8)
+            return -XEN_EINVAL;
+        if (seg->len / sizeof(struct vaccel_seg) > lim->max_sg_entries)
+            return -XEN_E2BIG;
+    } else {
+        if (!seg->len)
+            return 0;          /* empty: iova ignored */
+        if (seg->len > lim->max_op_bytes)
+            return -XEN_E2BIG;
+    }
+    if (seg->len > iova_end || seg->iova > iova_end - seg->len)
+        return -XEN_EINVAL;
+    return 0;
+}
+
+/* The 16 parameter octets at offset 48. */
+static int validate_params(const struct pvad_offer *o,
+                           const vaccel_request_t *req)
+{
+    switch (req->op) {
+    case VACCEL_OP_COMPRESS: {
+        int32_t level = req->u.compress.level;
+
+        if (!ZERO(req->u.compress.reserved0) ||
+            !ZERO(req->u.compress.reserved1))
+            return -XEN_EINVAL;
+        if (level != VACCEL_LEVEL_DEFAULT &&
+            (level < o->level_min[req->alg] || level > o->level_max[req->alg]))
+            return -XEN_EINVAL;
+        return 0;
+    }
+    case VACCEL_OP_AEAD_ENCRYPT:
+    case VACCEL_OP_AEAD_DECRYPT:
+        return 0;              /* nonce and aad_len: all values legal here */
+    case VACCEL_OP_FILL:
+        if (!ZERO(req->u.fill.reserved1))
+            return -XEN_EINVAL;
+        if (!(req->flags & VACCEL_FILL_F_PATTERN64) &&
+            (req->u.fill.pattern >> 8))
+            return -XEN_EINVAL;
+        return 0;
+    case VACCEL_OP_CRC32C:
+        return ZERO(req->u.crc32c.reserved1) &&
+               ZERO(req->u.crc32c.reserved2) ? 0 : -XEN_EINVAL;
+    default:
+        return ZERO(req->u.data.param) ? 0 : -XEN_EINVAL;
+    }
+}
+
+static int validate_data(const struct pvad_offer *o,
+                         const struct pvad_limits *lim,
+                         const vaccel_request_t *req)
+{
+    const struct vaccel_seg *src = &req->u.data.src, *dst = &req->u.data.dst;
+    bool src_ind = req->flags & VACCEL_REQ_F_SRC_INDIRECT;
+    bool dst_ind = req->flags & VACCEL_REQ_F_DST_INDIRECT;
+    int rc;
+
+    if (req->flags & ~op_flags_allowed(req->op))
+        return -XEN_EINVAL;
+    if (!pvad_op_uses_src(req->op) && !ZERO(*src))
+        return -XEN_EINVAL;
+    if (!pvad_op_uses_dst(req->op) && !ZERO(*dst))
+        return -XEN_EINVAL;
+    if (req->op == VACCEL_OP_DIGEST && (req->flags & VACCEL_DIGEST_F_MORE) &&
+        (!ZERO(*dst) || dst_ind))
+        return -XEN_EINVAL;
+    rc = validate_handle(req);
+    if (!rc && !family_offered(o, req->op))
+        rc = -XEN_EOPNOTSUPP;
+    if (!rc)
+        rc = validate_alg(o, req);  /* before params: level tables by alg */
+    if (!rc)
+        rc = validate_params(o, req);
+    if (!rc && pvad_op_uses_src(req->op))
+        rc = validate_operand(lim, src, src_ind);
+    if (!rc && pvad_op_uses_dst(req->op))
+        rc = validate_operand(lim, dst, dst_ind);
+    return rc;
+}
+
+int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
+                  const vaccel_request_t *req)
+{
+    if (req->op <= VACCEL_OP_FAULT_RESPONSE)
+        return validate_control(req);
+    if (req->op >= VACCEL_OP_COMPRESS && req->op <= VACCEL_OP_CRC32C)
+        return validate_data(o, lim, req);
+    return -XEN_ENOSYS;
+}

@@ -26,43 +26,15 @@
 
 static struct pvt_sim sim;
 
-/*
- * Not synchronisation: a bound on how long a broken run can block (a peer
- * that failed never writes the pipe byte the other waits for).
- */
-#define DEADLINE_S 120
-
-struct child {
-    int (*fn)(void *);
-    void *arg;
-};
-
-static int child_main(void *arg)
-{
-    struct child *c = arg;
-
-    alarm(DEADLINE_S);
-    return c->fn(c->arg);
-}
-
 static pid_t spawn(int domid, int (*fn)(void *), void *arg)
 {
-    struct child c = { fn, arg };
-
-    return pvt_sim_spawn(&sim, domid, child_main, &c);
+    return pvt_sim_spawn(&sim, domid, fn, arg);
 }
 
 /* A fresh domain: a domain dies with its last process. */
 static int new_domain(const char *what)
 {
-    static unsigned int n;
-    char name[SIM_NAME_MAX];
-    int domid;
-
-    snprintf(name, sizeof(name), "%s-%u", what, ++n);
-    domid = pvt_sim_create(&sim, name);
-    PVT_CHECK_MSG(domid > 0, "create %s", name);
-    return domid;
+    return pvt_sim_create_fresh(&sim, what);
 }
 
 struct scene {
@@ -533,7 +505,7 @@ int main(void)
     }
     if (pvt_sim_start(&sim) < 0)
         return 99;
-    alarm(4 * DEADLINE_S);
+    alarm(2 * PVT_CHILD_DEADLINE_S); /* the whole run, as for each child */
 
     run3(exchange_a, exchange_b, NULL);
     run3(refuse_a, refuse_b, refuse_c);

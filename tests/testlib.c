@@ -158,6 +158,18 @@ int pvt_sim_create(struct pvt_sim *s, const char *name)
     return err < 0 ? err : rsp.domid;
 }
 
+int pvt_sim_create_fresh(struct pvt_sim *s, const char *prefix)
+{
+    static unsigned int n;
+    char name[SIM_NAME_MAX];
+    int domid;
+
+    snprintf(name, sizeof(name), "%s-%u", prefix, ++n);
+    domid = pvt_sim_create(s, name);
+    PVT_CHECK_MSG(domid > 0, "create domain %s", name);
+    return domid;
+}
+
 static int admin_domid_call(struct pvt_sim *s, uint32_t type, int domid,
                             int *fd)
 {
@@ -238,6 +250,7 @@ static pid_t spawn_joined(struct pvt_sim *s, int domid,
         if (write(pfd[1], "j", 1) != 1)
             _exit(126);
         close(pfd[1]);
+        alarm(PVT_CHILD_DEADLINE_S);
         body(arg);
         _exit(127);
     }

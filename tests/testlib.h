@@ -59,13 +59,23 @@ int pvt_sim_start(struct pvt_sim *s);
 void pvt_sim_stop(struct pvt_sim *s);
 /* Create a domain; returns its domid or -errno. */
 int pvt_sim_create(struct pvt_sim *s, const char *name);
+/*
+ * Create a domain named PREFIX-N, N counting up within this process, and
+ * check that it worked: a test that needs many short-lived domains (a
+ * domain dies with its last process) names each once.  domid or -errno.
+ */
+int pvt_sim_create_fresh(struct pvt_sim *s, const char *prefix);
 /* Destroy a domain (kills its processes).  0 or -errno. */
 int pvt_sim_destroy(struct pvt_sim *s, int domid);
 
 /*
  * Fork a child that joins @domid and returns fn(arg) as its exit status.
  * Returns the child's pid once it has joined the domain, or -errno.
+ * Children get SIGALRM after PVT_CHILD_DEADLINE_S: not synchronisation, a
+ * bound on how long a broken run can block (a peer that failed never
+ * writes the byte the other waits for).
  */
+#define PVT_CHILD_DEADLINE_S 300
 pid_t pvt_sim_spawn(struct pvt_sim *s, int domid, int (*fn)(void *),
                     void *arg);
 /* Run @argv as a process of @domid (fork + exec); returns the pid. */

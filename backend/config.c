@@ -36,6 +36,8 @@ void pvad_config_defaults(struct pvad_config *cfg)
             /* One batch map per region: the sim and gntdev cap a batch. */
             .max_region_pages = 8192,
             .max_mapped_pages = VACCEL_DEFAULT_MAX_MAPPED_PAGES,
+            .max_blobs = VACCEL_DEFAULT_MAX_BLOBS,
+            .max_blob_pages = VACCEL_DEFAULT_MAX_BLOB_PAGES,
             .max_sessions = VACCEL_DEFAULT_MAX_SESSIONS,
             .max_in_flight = VACCEL_DEFAULT_MAX_IN_FLIGHT,
             .max_sg_entries = VACCEL_DEFAULT_MAX_SG_ENTRIES,
@@ -48,6 +50,8 @@ void pvad_config_defaults(struct pvad_config *cfg)
             [PVAD_RES_MAPPED_PAGES] = 524288,   /* 2 GiB */
             [PVAD_RES_SESSIONS] = 4096,
             [PVAD_RES_IN_FLIGHT] = 4096,
+            [PVAD_RES_BLOBS] = 256,
+            [PVAD_RES_BLOB_PAGES] = 131072,     /* 512 MiB of dom0 memory */
         },
     };
 }
@@ -89,6 +93,9 @@ static const struct limit_field limit_fields[] = {
     LIM32(VACCEL_FIELD_MAX_REGIONS, max_regions, 1, 65536),
     LIM32(VACCEL_FIELD_MAX_REGION_PAGES, max_region_pages, 1, 8192),
     LIM64(VACCEL_FIELD_MAX_MAPPED_PAGES, max_mapped_pages, 1, UINT32_MAX),
+    /* 0 turns blobs off (feature-blobs "0"). */
+    LIM32(VACCEL_FIELD_MAX_BLOBS, max_blobs, 0, 65536),
+    LIM64(VACCEL_FIELD_MAX_BLOB_PAGES, max_blob_pages, 0, UINT32_MAX),
     LIM32(VACCEL_FIELD_MAX_SESSIONS, max_sessions, 1, 65535),
     LIM32(VACCEL_FIELD_MAX_IN_FLIGHT, max_in_flight, 1, 1u << 20),
     LIM32(VACCEL_FIELD_MAX_SG_ENTRIES, max_sg_entries, 1, 65536),
@@ -131,7 +138,19 @@ static const char *const quota_names[PVAD_RES_NR] = {
     [PVAD_RES_MAPPED_PAGES] = "domain-max-mapped-pages",
     [PVAD_RES_SESSIONS] = "domain-max-sessions",
     [PVAD_RES_IN_FLIGHT] = "domain-max-in-flight",
+    [PVAD_RES_BLOBS] = "domain-max-blobs",
+    [PVAD_RES_BLOB_PAGES] = "domain-max-blob-pages",
 };
+
+/*
+ * Blob memory is reserved in whole chunks, so fewer pages than one chunk
+ * could never hold a blob: advertise the feature only if one fits.
+ */
+bool pvad_blobs_offered(const struct pvad_limits *lim)
+{
+    return lim->max_blobs &&
+           lim->max_blob_pages >= VACCEL_BLOB_CHUNK_SIZE / VACCEL_PAGE_SIZE;
+}
 
 static int set_number(const char *name, const char *value, uint64_t min,
                       uint64_t max, uint64_t *out, char *err, size_t errlen)

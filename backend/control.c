@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * control.c: control operations (NOP, regions, sessions, fault answers).
+ * control.c: control operations (NOP, regions, sessions, fault answers;
+ * blobs are in blob.c).
  *
  * They run inline on the queue thread that consumed them, under the
  * device's ctl_lock, so each takes effect before that queue consumes its
@@ -22,7 +23,7 @@ static const struct pva_platform *plat(const struct pvad_device *dev)
     return dev->d->p;
 }
 
-static int take(struct pvad_device *dev, enum pvad_res res, uint64_t n)
+int pvad_ctl_take(struct pvad_device *dev, enum pvad_res res, uint64_t n)
 {
     uint64_t limit;
     int rc = pvad_usage_take(&dev->usage, &dev->dom->usage, res, n, &limit);
@@ -32,7 +33,7 @@ static int take(struct pvad_device *dev, enum pvad_res res, uint64_t n)
     return rc;
 }
 
-static void give(struct pvad_device *dev, enum pvad_res res, uint64_t n)
+void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n)
 {
     pvad_usage_give(&dev->usage, &dev->dom->usage, res, n);
 }
@@ -45,9 +46,9 @@ static void give(struct pvad_device *dev, enum pvad_res res, uint64_t n)
  * unmapped at once.  The chain cannot loop for ever: we read exactly the
  * pages the region needs and check the last next pointer is 0.
  */
-static int read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
-                          uint32_t npages, pva_gref_t *grefs,
-                          uint64_t *bad_page)
+int pvad_read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
+                        uint32_t npages, pva_gref_t *grefs,
+                        uint64_t *bad_page)
 {
     struct vaccel_page_directory copy;
     uint32_t done = 0;
@@ -101,27 +102,44 @@ static uint64_t first_unmappable(struct pvad_device *dev,
     return lo - 1;
 }
 
-static void region_free(struct pvad_device *dev, struct pvad_region *r)
+void *pvad_map_grants(struct pvad_device *dev, const pva_gref_t *grefs,
+                      uint32_t npages, bool writable, uint64_t *bad_page)
+{
+    void *addr = plat(dev)->gntmap->map(dev->gm, dev->fe_domid, npages, grefs,
+                                        writable);
+
+    if (!addr)
+        *bad_page = first_unmappable(dev, grefs, npages, writable);
+    return addr;
+}
+
+/* Gives the quota back too: a region's, or (blob.c) a blob's. */
+void pvad_range_free(struct pvad_device *dev, struct pvad_region *r)
 {
     if (r->dma_handle && dev->d->eops->dma_unmap)
         dev->d->eops->dma_unmap(dev->ectx, r->dma_handle);
+    r->dma_handle = NULL;
+    if (r->blob_id) {
+        pvad_blob_free(dev, r);
+        return;
+    }
     plat(dev)->gntmap->unmap(dev->gm, r->addr, r->npages);
-    give(dev, PVAD_RES_MAPPED_PAGES, r->npages);
-    give(dev, PVAD_RES_REGIONS, 1);
+    pvad_ctl_give(dev, PVAD_RES_MAPPED_PAGES, r->npages);
+    pvad_ctl_give(dev, PVAD_RES_REGIONS, 1);
     free(r);
 }
 
-static int map_region_check(struct pvad_device *dev,
-                            const struct vaccel_req_map_region *m)
+/* A new range for MAP_REGION or BLOB_CREATE (ctl_lock held). */
+int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len)
 {
-    if (m->iova % VACCEL_PAGE_SIZE || m->iova < VACCEL_PAGE_SIZE ||
-        !m->len || m->len % VACCEL_PAGE_SIZE)
+    if (iova % VACCEL_PAGE_SIZE || iova < VACCEL_PAGE_SIZE ||
+        !len || len % VACCEL_PAGE_SIZE)
         return -XEN_EINVAL;
-    if (m->len / VACCEL_PAGE_SIZE > dev->lim.max_region_pages)
+    if (len / VACCEL_PAGE_SIZE > dev->lim.max_region_pages)
         return -XEN_E2BIG;
-    if (!pvad_ioas_range_ok(&dev->ioas, m->iova, m->len))
+    if (!pvad_ioas_range_ok(&dev->ioas, iova, len))
         return -XEN_EINVAL;
-    if (pvad_ioas_overlaps(&dev->ioas, m->iova, m->len))
+    if (pvad_ioas_overlaps(&dev->ioas, iova, len))
         return -XEN_EEXIST;
     return 0;
 }
@@ -133,12 +151,9 @@ static int map_region_pages(struct pvad_device *dev, struct pvad_region *r,
     const struct pva_engine_ops *e = dev->d->eops;
     int rc;
 
-    r->addr = plat(dev)->gntmap->map(dev->gm, dev->fe_domid, r->npages,
-                                     grefs, r->writable);
-    if (!r->addr) {
-        *bad_page = first_unmappable(dev, grefs, r->npages, r->writable);
+    r->addr = pvad_map_grants(dev, grefs, r->npages, r->writable, bad_page);
+    if (!r->addr)
         return -XEN_EACCES;
-    }
     if (e->dma_map) {
         rc = e->dma_map(dev->ectx, r->addr, (size_t)r->len, r->iova,
                         r->writable, &r->dma_handle);
@@ -163,17 +178,17 @@ static int map_region(struct pvad_device *dev, const vaccel_request_t *req,
     pva_gref_t *grefs = NULL;
     uint64_t bad_page = 0;
     uint32_t npages;
-    int rc = map_region_check(dev, m);
+    int rc = pvad_new_range_check(dev, m->iova, m->len);
 
     if (rc)
         return rc;
     npages = (uint32_t)(m->len / VACCEL_PAGE_SIZE);
-    rc = take(dev, PVAD_RES_REGIONS, 1);
+    rc = pvad_ctl_take(dev, PVAD_RES_REGIONS, 1);
     if (rc)
         return rc;
-    rc = take(dev, PVAD_RES_MAPPED_PAGES, npages);
+    rc = pvad_ctl_take(dev, PVAD_RES_MAPPED_PAGES, npages);
     if (rc) {
-        give(dev, PVAD_RES_REGIONS, 1);
+        pvad_ctl_give(dev, PVAD_RES_REGIONS, 1);
         return rc;
     }
     grefs = malloc((size_t)npages * sizeof(*grefs));
@@ -183,7 +198,7 @@ static int map_region(struct pvad_device *dev, const vaccel_request_t *req,
         *r = (struct pvad_region){ .iova = m->iova, .len = m->len,
                                    .npages = npages,
                                    .writable = req->flags & VACCEL_MAP_F_WRITE };
-        rc = read_directory(dev, m->gref_dir, npages, grefs, &bad_page);
+        rc = pvad_read_directory(dev, m->gref_dir, npages, grefs, &bad_page);
     }
     if (!rc)
         rc = map_region_pages(dev, r, grefs, &bad_page);
@@ -192,11 +207,11 @@ static int map_region(struct pvad_device *dev, const vaccel_request_t *req,
         rsp->value = bad_page;
     if (rc) {
         if (r && r->addr)
-            region_free(dev, r);    /* gives the quota back too */
+            pvad_range_free(dev, r);    /* gives the quota back too */
         else {
             free(r);
-            give(dev, PVAD_RES_MAPPED_PAGES, npages);
-            give(dev, PVAD_RES_REGIONS, 1);
+            pvad_ctl_give(dev, PVAD_RES_MAPPED_PAGES, npages);
+            pvad_ctl_give(dev, PVAD_RES_REGIONS, 1);
         }
         return rc;
     }
@@ -212,8 +227,8 @@ static int unmap_region(struct pvad_device *dev, const vaccel_request_t *req)
 
     pthread_rwlock_wrlock(&dev->as_lock);
     r = pvad_ioas_find_exact(&dev->ioas, m->iova, m->len);
-    if (!r)
-        rc = -XEN_ENOENT;
+    if (!r || r->blob_id)
+        rc = -XEN_ENOENT;     /* blobs go with BLOB_DESTROY */
     else if (atomic_load_explicit(&r->users, memory_order_acquire))
         rc = -XEN_EBUSY;
     else
@@ -221,7 +236,7 @@ static int unmap_region(struct pvad_device *dev, const vaccel_request_t *req)
     pthread_rwlock_unlock(&dev->as_lock);
     /* Unmapped before the response: the frontend may then end the grants. */
     if (!rc)
-        region_free(dev, r);
+        pvad_range_free(dev, r);
     return rc;
 }
 
@@ -231,7 +246,7 @@ void pvad_regions_release_all(struct pvad_device *dev)
         struct pvad_region *r = dev->ioas.regions[dev->ioas.nr - 1];
 
         pvad_ioas_remove(&dev->ioas, r);
-        region_free(dev, r);
+        pvad_range_free(dev, r);
     }
 }
 
@@ -313,10 +328,10 @@ static int session_create(struct pvad_queue *q, const vaccel_request_t *req,
         if (rc)
             return rc;
     }
-    rc = take(dev, PVAD_RES_SESSIONS, 1);
+    rc = pvad_ctl_take(dev, PVAD_RES_SESSIONS, 1);
     s = rc ? NULL : session_slot_free(&dev->sessions);
     if (!rc && !s) {
-        give(dev, PVAD_RES_SESSIONS, 1);
+        pvad_ctl_give(dev, PVAD_RES_SESSIONS, 1);
         rc = -XEN_EMFILE;
     }
     if (!rc) {
@@ -324,7 +339,7 @@ static int session_create(struct pvad_queue *q, const vaccel_request_t *req,
                                           aead ? key : NULL,
                                           aead ? sizeof(key) : 0, &es);
         if (rc)
-            give(dev, PVAD_RES_SESSIONS, 1);
+            pvad_ctl_give(dev, PVAD_RES_SESSIONS, 1);
     }
     explicit_bzero(key, sizeof(key));
     if (rc)
@@ -362,7 +377,7 @@ static int session_destroy(struct pvad_device *dev, const vaccel_request_t *req)
     pthread_rwlock_unlock(&dev->as_lock);
     if (!rc) {
         dev->d->eops->session_destroy(dev->ectx, es); /* wipes the key */
-        give(dev, PVAD_RES_SESSIONS, 1);
+        pvad_ctl_give(dev, PVAD_RES_SESSIONS, 1);
     }
     return rc;
 }
@@ -377,7 +392,7 @@ void pvad_sessions_release_all(struct pvad_device *dev)
         dev->d->eops->session_destroy(dev->ectx, s->es);
         s->id = 0;
         s->es = NULL;
-        give(dev, PVAD_RES_SESSIONS, 1);
+        pvad_ctl_give(dev, PVAD_RES_SESSIONS, 1);
     }
     free(dev->sessions.slots);
     dev->sessions.slots = NULL;
@@ -408,6 +423,18 @@ void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
         break;
     case VACCEL_OP_SESSION_DESTROY:
         rc = session_destroy(dev, req);
+        break;
+    case VACCEL_OP_BLOB_CREATE:
+        rc = pvad_blob_create(dev, req, rsp);
+        break;
+    case VACCEL_OP_BLOB_DESTROY:
+        rc = pvad_blob_destroy(dev, req);
+        break;
+    case VACCEL_OP_BLOB_MIGRATE:
+        rc = pvad_blob_migrate(q, req, rsp);
+        break;
+    case VACCEL_OP_BLOB_READBACK:
+        rc = pvad_blob_readback(dev, req, rsp);
         break;
     case VACCEL_OP_FAULT_RESPONSE:
         rc = pvad_fault_answer(dev, req->u.fault_response.fault_id,

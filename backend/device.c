@@ -255,9 +255,12 @@ static int connect_state(struct pvad_device *dev, char *err, size_t errlen)
     pthread_mutex_init(&dev->fault_lock, NULL);
     dev->held = NULL;
     dev->next_fault_id = 0;
+    dev->next_blob_id = 0;
     dev->connected = true;   /* from here on disconnect() undoes */
     pvad_usage_init(&dev->usage, &dev->lim);
-    rc = pvad_ioas_init(&dev->ioas, dev->lim.max_regions, dev->lim.iova_bits);
+    /* Blobs live in the I/O address space beside the regions. */
+    rc = pvad_ioas_init(&dev->ioas, dev->lim.max_regions + dev->lim.max_blobs,
+                        dev->lim.iova_bits);
     if (!rc)
         rc = pvad_sessions_init(&dev->sessions, dev->lim.max_sessions);
     if (rc) {

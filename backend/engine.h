@@ -138,9 +138,12 @@ struct pva_engine_ops {
 
     /*
      * Map [addr, addr + len), the backend's persistent mapping of a
-     * region's grants, into the device (its IOMMU) at @iova.  @handle is
-     * the engine's, returned to dma_unmap.  Called once per region, never
-     * per request.
+     * region's grants or a blob's memory (backend/blob.c), into the device
+     * (its IOMMU) at @iova.  @handle is the engine's, returned to
+     * dma_unmap.  Called once per region or blob, never per request.  When
+     * BLOB_MIGRATE or BLOB_READBACK moves an IOVA range between a region
+     * and a blob, the old mapping is unmapped before the new one is made:
+     * an IOVA is never mapped twice.
      */
     int (*dma_map)(struct pva_engine_ctx *ctx, void *addr, size_t len,
                    uint64_t iova, bool writable, void **handle);

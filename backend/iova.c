@@ -20,14 +20,14 @@
 
 #include "backend/pvacceld.h"
 
-int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_regions,
+int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_ranges,
                    uint32_t iova_bits)
 {
-    as->regions = calloc(max_regions, sizeof(as->regions[0]));
+    as->regions = calloc(max_ranges ? max_ranges : 1, sizeof(as->regions[0]));
     if (!as->regions)
         return -ENOMEM;
     as->nr = 0;
-    as->cap = max_regions;
+    as->cap = max_ranges;
     as->iova_end = (uint64_t)1 << iova_bits;
     return 0;
 }
@@ -159,6 +159,18 @@ bool pvad_ioas_overlaps(const struct pvad_ioas *as, uint64_t iova,
     return i < as->nr && as->regions[i]->iova < iova + len;
 }
 
+/* Blobs are few (max-blobs) and looked up only by control operations. */
+struct pvad_region *pvad_ioas_find_blob(const struct pvad_ioas *as,
+                                        uint32_t blob_id)
+{
+    if (!blob_id)
+        return NULL;
+    for (unsigned int i = 0; i < as->nr; i++)
+        if (as->regions[i]->blob_id == blob_id)
+            return as->regions[i];
+    return NULL;
+}
+
 int pvad_ioas_insert(struct pvad_ioas *as, struct pvad_region *r)
 {
     unsigned int i = first_ending_above(as, r->iova);
@@ -181,4 +193,15 @@ void pvad_ioas_remove(struct pvad_ioas *as, struct pvad_region *r)
             as->nr--;
             return;
         }
+}
+
+void pvad_ioas_replace(struct pvad_ioas *as, struct pvad_region *old,
+                       struct pvad_region *new_r)
+{
+    unsigned int i = first_ending_above(as, old->iova);
+
+    /* Same range, so the order is kept; the caller found @old there. */
+    if (i < as->nr && as->regions[i] == old &&
+        new_r->iova == old->iova && new_r->len == old->len)
+        as->regions[i] = new_r;
 }

@@ -8,7 +8,7 @@
  *                 connect and teardown (device.c), the admin socket
  *                 (stats.c).  Nothing else changes a device's shape.
  *   queue thread  one per device queue (queue.c): consumes its ring, runs
- *                 control operations inline (control.c), submits data
+ *                 control operations inline (control.c, blob.c), submits data
  *                 operations to the engine and posts responses.  Only it
  *                 touches its ring.
  *   engine        calls job->done() from its own threads; the job goes
@@ -72,6 +72,8 @@ struct pvad_limits {
     uint32_t max_regions;
     uint32_t max_region_pages;
     uint64_t max_mapped_pages;
+    uint32_t max_blobs;         /* 0: feature-blobs "0" */
+    uint64_t max_blob_pages;
     uint32_t max_sessions;
     uint32_t max_in_flight;
     uint32_t max_sg_entries;
@@ -86,6 +88,8 @@ enum pvad_res {
     PVAD_RES_MAPPED_PAGES,
     PVAD_RES_SESSIONS,
     PVAD_RES_IN_FLIGHT,
+    PVAD_RES_BLOBS,
+    PVAD_RES_BLOB_PAGES,        /* whole VACCEL_BLOB_CHUNK_SIZE chunks */
     PVAD_RES_NR,
 };
 
@@ -147,6 +151,8 @@ int pvad_config_set(struct pvad_config *cfg, const char *name,
                     const char *value, char *err, size_t errlen);
 int pvad_config_load(struct pvad_config *cfg, const char *path, char *err,
                      size_t errlen);
+/* feature-blobs: "1" unless max-blobs or max-blob-pages allows none. */
+bool pvad_blobs_offered(const struct pvad_limits *lim);
 /* Per-device lowering of limits from the toolstack's params node. */
 int pvad_limits_apply_params(struct pvad_limits *lim, const char *params,
                              const char *engine, char *err, size_t errlen);
@@ -154,18 +160,26 @@ int pvad_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* --------------------------------------------------- I/O address space */
 
+/*
+ * A range of the I/O address space: a region of granted pages, or a blob
+ * of backend memory (blob_id != 0).  Translation treats both alike; only
+ * creation and release differ.
+ */
 struct pvad_region {
     uint64_t iova;
     uint64_t len;
     bool writable;
-    void *addr;                 /* persistent mapping of the grants */
+    void *addr;                 /* grants' persistent mapping, or the blob */
     uint32_t npages;
+    uint32_t blob_id;           /* 0: a region of granted pages */
+    size_t blob_bytes;          /* blob: len rounded up to whole chunks */
     void *dma_handle;           /* the engine's */
     _Atomic uint32_t users;     /* requests in flight using it */
 };
 
 struct pvad_ioas {
-    struct pvad_region **regions; /* sorted by iova, non-overlapping */
+    struct pvad_region **regions; /* regions and blobs, sorted by iova,
+                                     non-overlapping */
     unsigned int nr;
     unsigned int cap;
     uint64_t iova_end;          /* 2^iova-bits */
@@ -187,7 +201,8 @@ struct pvad_pieces {
     uint64_t len;
 };
 
-int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_regions,
+/* @max_ranges: max-regions + max-blobs, the most that can coexist. */
+int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_ranges,
                    uint32_t iova_bits);
 void pvad_ioas_fini(struct pvad_ioas *as);
 bool pvad_ioas_range_ok(const struct pvad_ioas *as, uint64_t iova,
@@ -209,8 +224,13 @@ struct pvad_region *pvad_ioas_find_exact(const struct pvad_ioas *as,
                                          uint64_t iova, uint64_t len);
 bool pvad_ioas_overlaps(const struct pvad_ioas *as, uint64_t iova,
                         uint64_t len);
+struct pvad_region *pvad_ioas_find_blob(const struct pvad_ioas *as,
+                                        uint32_t blob_id);
 int pvad_ioas_insert(struct pvad_ioas *as, struct pvad_region *r);
 void pvad_ioas_remove(struct pvad_ioas *as, struct pvad_region *r);
+/* Put @new in @old's slot: same iova and len (BLOB_MIGRATE, READBACK). */
+void pvad_ioas_replace(struct pvad_ioas *as, struct pvad_region *old,
+                       struct pvad_region *new_r);
 
 /* ------------------------------------------------------------ sessions */
 
@@ -388,6 +408,7 @@ struct pvad_device {
     pthread_mutex_t fault_lock; /* held, next_fault_id */
     struct pvad_job *held;      /* requests waiting on FAULT_RESPONSE */
     uint32_t next_fault_id;
+    uint32_t next_blob_id;      /* under ctl_lock */
     uint32_t ring_order;
     unsigned int nr_queues;
     struct pvad_queue *queues;
@@ -417,6 +438,30 @@ void pvad_evt_quota(struct pvad_device *dev, enum pvad_res res,
 /* control.c: control operations, run inline by the queue thread. */
 void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
                   vaccel_response_t *rsp);
+/* Shared by control.c and blob.c (ctl_lock held). */
+int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len);
+int pvad_ctl_take(struct pvad_device *dev, enum pvad_res res, uint64_t n);
+void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n);
+int pvad_read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
+                        uint32_t npages, pva_gref_t *grefs,
+                        uint64_t *bad_page);
+/* Map @npages grants; NULL with *bad_page = the first that fails. */
+void *pvad_map_grants(struct pvad_device *dev, const pva_gref_t *grefs,
+                      uint32_t npages, bool writable, uint64_t *bad_page);
+/* Unmap and free a region or a blob (out of the address space already). */
+void pvad_range_free(struct pvad_device *dev, struct pvad_region *r);
+
+/* blob.c: BLOB_CREATE, _DESTROY, _MIGRATE, _READBACK (ctl_lock held). */
+int pvad_blob_create(struct pvad_device *dev, const vaccel_request_t *req,
+                     vaccel_response_t *rsp);
+int pvad_blob_destroy(struct pvad_device *dev, const vaccel_request_t *req);
+int pvad_blob_migrate(struct pvad_queue *q, const vaccel_request_t *req,
+                      vaccel_response_t *rsp);
+int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
+                       vaccel_response_t *rsp);
+/* Release a blob's memory and quota (pvad_range_free does this). */
+void pvad_blob_free(struct pvad_device *dev, struct pvad_region *b);
+
 /* Tear-down helpers (main thread, queues joined). */
 void pvad_regions_release_all(struct pvad_device *dev);
 void pvad_sessions_release_all(struct pvad_device *dev);

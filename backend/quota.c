@@ -2,7 +2,8 @@
 /*
  * quota.c: limits per device and quotas per frontend domain.
  *
- * A resource (regions, mapped pages, sessions, requests in flight) is
+ * A resource (regions, mapped pages, sessions, requests in flight, blobs,
+ * blob pages) is
  * taken from both the device's budget and its domain's, or from neither,
  * so a refusal changes nothing.  Counters are atomic: queue threads of
  * several devices of one domain take from the same domain budget.
@@ -19,6 +20,8 @@ static const int32_t res_status[PVAD_RES_NR] = {
     [PVAD_RES_MAPPED_PAGES] = -XEN_ENOMEM,
     [PVAD_RES_SESSIONS] = -XEN_EMFILE,
     [PVAD_RES_IN_FLIGHT] = -XEN_EBUSY,
+    [PVAD_RES_BLOBS] = -XEN_EMFILE,
+    [PVAD_RES_BLOB_PAGES] = -XEN_ENOMEM,
 };
 
 uint32_t pvad_res_quota_code(enum pvad_res res)
@@ -28,6 +31,8 @@ uint32_t pvad_res_quota_code(enum pvad_res res)
         [PVAD_RES_MAPPED_PAGES] = VACCEL_QUOTA_MAPPED_PAGES,
         [PVAD_RES_SESSIONS] = VACCEL_QUOTA_SESSIONS,
         [PVAD_RES_IN_FLIGHT] = VACCEL_QUOTA_IN_FLIGHT,
+        [PVAD_RES_BLOBS] = VACCEL_QUOTA_BLOBS,
+        [PVAD_RES_BLOB_PAGES] = VACCEL_QUOTA_BLOB_PAGES,
     };
 
     return code[res];
@@ -41,6 +46,8 @@ void pvad_usage_init(struct pvad_usage *u, const struct pvad_limits *lim)
     u->limit[PVAD_RES_MAPPED_PAGES] = lim->max_mapped_pages;
     u->limit[PVAD_RES_SESSIONS] = lim->max_sessions;
     u->limit[PVAD_RES_IN_FLIGHT] = lim->max_in_flight;
+    u->limit[PVAD_RES_BLOBS] = lim->max_blobs;
+    u->limit[PVAD_RES_BLOB_PAGES] = lim->max_blob_pages;
 }
 
 static bool take_one(struct pvad_usage *u, enum pvad_res res, uint64_t n)

@@ -65,20 +65,42 @@ bool pvad_op_writes_dst(uint8_t op)
 
 /* ------------------------------------------------------- control ops */
 
-static int validate_control(const vaccel_request_t *req)
+static bool op_is_blob(uint8_t op)
 {
-    uint16_t allowed_flags = req->op == VACCEL_OP_MAP_REGION ?
-                             VACCEL_MAP_F_WRITE : 0;
+    return op >= VACCEL_OP_BLOB_CREATE && op <= VACCEL_OP_BLOB_READBACK;
+}
 
-    if (req->flags & ~allowed_flags)
+static uint16_t control_flags_allowed(uint8_t op)
+{
+    if (op == VACCEL_OP_MAP_REGION)
+        return VACCEL_MAP_F_WRITE;
+    if (op == VACCEL_OP_BLOB_READBACK)
+        return VACCEL_READBACK_F_REMAP;
+    return 0;
+}
+
+static bool control_takes_handle(uint8_t op)
+{
+    return op == VACCEL_OP_SESSION_DESTROY || op == VACCEL_OP_BLOB_DESTROY ||
+           op == VACCEL_OP_BLOB_READBACK;
+}
+
+static int validate_control(const struct pvad_limits *lim,
+                            const vaccel_request_t *req)
+{
+    /* Before any field check: without the feature the op is not there. */
+    if (op_is_blob(req->op) && !pvad_blobs_offered(lim))
+        return -XEN_EOPNOTSUPP;
+    if (req->flags & ~control_flags_allowed(req->op))
         return -XEN_EINVAL;
     if (req->alg && req->op != VACCEL_OP_SESSION_CREATE)
         return -XEN_EINVAL;
-    if (req->handle && req->op != VACCEL_OP_SESSION_DESTROY)
+    if (req->handle && !control_takes_handle(req->op))
         return -XEN_EINVAL;
     switch (req->op) {
     case VACCEL_OP_NOP:
     case VACCEL_OP_SESSION_DESTROY:
+    case VACCEL_OP_BLOB_DESTROY:
         return ZERO(req->u) ? 0 : -XEN_EINVAL;
     case VACCEL_OP_MAP_REGION:
         return ZERO(req->u.map_region.reserved0) &&
@@ -87,12 +109,16 @@ static int validate_control(const vaccel_request_t *req)
         return ZERO(req->u.unmap_region.reserved) ? 0 : -XEN_EINVAL;
     case VACCEL_OP_SESSION_CREATE:
         return ZERO(req->u.session_create.reserved) ? 0 : -XEN_EINVAL;
-    case VACCEL_OP_FAULT_RESPONSE:
+    case VACCEL_OP_BLOB_CREATE:
+        return ZERO(req->u.blob_create.reserved) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_BLOB_MIGRATE:
+        return ZERO(req->u.blob_migrate.reserved) ? 0 : -XEN_EINVAL;
+    case VACCEL_OP_BLOB_READBACK:
+        return ZERO(req->u.blob_readback.reserved0) &&
+               ZERO(req->u.blob_readback.reserved1) ? 0 : -XEN_EINVAL;
+    default: /* VACCEL_OP_FAULT_RESPONSE */
         return ZERO(req->u.fault_response.reserved) &&
                req->u.fault_response.status <= 0 ? 0 : -XEN_EINVAL;
-    default:
-        /* Blobs: feature-blobs is "0". */
-        return -XEN_EOPNOTSUPP;
     }
 }
 
@@ -258,7 +284,7 @@ int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
                   const vaccel_request_t *req)
 {
     if (req->op <= VACCEL_OP_FAULT_RESPONSE)
-        return validate_control(req);
+        return validate_control(lim, req);
     if (req->op >= VACCEL_OP_COMPRESS && req->op <= VACCEL_OP_CRC32C)
         return validate_data(o, lim, req);
     return -XEN_ENOSYS;

@@ -168,7 +168,6 @@ static int publish_caps(struct pvad *d, struct pva_xs_txn *t, const char *dir)
                      o->level_min[a], o->level_max[a]);
         }
     rc |= write_node(d, t, dir, VACCEL_FIELD_COMPRESS_LEVELS, buf);
-    rc |= write_node(d, t, dir, VACCEL_FIELD_FEATURE_BLOBS, "0");
     rc |= write_node(d, t, dir, VACCEL_FIELD_FEATURE_IOPF, "1");
     rc |= write_node(d, t, dir, VACCEL_FIELD_ENGINE, d->caps.name);
     return rc;
@@ -187,8 +186,12 @@ static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                     l->max_region_pages);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_MAPPED_PAGES, "%" PRIu64,
                     l->max_mapped_pages);
-    rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_BLOBS, "0");
-    rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_BLOB_PAGES, "0");
+    /* Blobs are offered unless the admin limited them to nothing. */
+    rc |= write_node(d, t, dir, VACCEL_FIELD_FEATURE_BLOBS,
+                     pvad_blobs_offered(l) ? "1" : "0");
+    rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_BLOBS, "%u", l->max_blobs);
+    rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_BLOB_PAGES, "%" PRIu64,
+                    l->max_blob_pages);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_SESSIONS, "%u",
                     l->max_sessions);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_IN_FLIGHT, "%u",

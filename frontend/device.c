@@ -187,6 +187,7 @@ void pva_dev_close(struct pva_dev *dev)
     }
     fe_evt_ring_fini(dev, &dev->evt);
     fe_sessions_free_all(dev);
+    fe_blobs_free_all(dev);
     fe_regions_free_all(dev);
     fe_retire_sweep(dev);
     if (dev->xs && dev->conn_seq)

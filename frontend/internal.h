@@ -132,6 +132,21 @@ struct pva_session {
     _Atomic bool stream_lost;        /* ... and the connection went */
 };
 
+/*
+ * A blob lives on the connection it was made on (conn) and only there:
+ * connections are not resumable.  After that connection is gone the
+ * object stays, "lost", until pva_blob_destroy, and keeps its IOVA range
+ * reserved so that stale IOVAs fault instead of reaching new memory.
+ */
+struct pva_blob {
+    struct pva_blob *next;           /* dev->blobs */
+    struct pva_dev *dev;
+    uint64_t iova;
+    size_t len;
+    uint32_t id;
+    unsigned int conn;
+};
+
 struct fe_backend_caps {
     unsigned int versions_max;       /* highest common version, 0 none */
     unsigned int max_queues, max_ring_order;
@@ -171,8 +186,10 @@ struct pva_dev {
     struct fe_retired *retired;      /* under gs_lock */
     struct pva_region *regions;
     struct pva_session *sessions;
+    struct pva_blob *blobs;          /* under lock; never re-created */
     struct fe_extents iova;          /* under lock */
-    struct pva_region *scratch;      /* one page: keys for SESSION_CREATE */
+    struct pva_region *scratch;      /* one page: keys for SESSION_CREATE,
+                                        dirty bitmaps for BLOB_MIGRATE */
     bool closing;
 
     pthread_t monitor;
@@ -229,12 +246,22 @@ int fe_region_register(struct pva_dev *dev, struct pva_region *r,
 void fe_regions_free_all(struct pva_dev *dev);
 
 int fe_scratch_init(struct pva_queue *q);
+struct pva_region *fe_region_share(struct pva_dev *dev, size_t len,
+                                   bool writable);
+void fe_region_release(struct pva_dev *dev, struct pva_region *r,
+                       bool free_iova);
+/* Add to / remove from dev->regions, the list re-registered on reconnect. */
+void fe_region_list(struct pva_dev *dev, struct pva_region *r);
+void fe_region_unlist(struct pva_dev *dev, struct pva_region *r);
 /*
  * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
  * wait for the next connection (lock dropped) and run it again.
  */
 int fe_with_connection(struct pva_queue *q,
                        int (*fn)(struct pva_queue *q, void *arg), void *arg);
+
+/* blob.c */
+void fe_blobs_free_all(struct pva_dev *dev);
 
 /* session.c */
 int fe_session_register(struct pva_dev *dev, struct pva_session *s,

@@ -58,8 +58,9 @@ int fe_region_register(struct pva_dev *dev, struct pva_region *r,
     return rc;
 }
 
-static struct pva_region *region_new(struct pva_dev *dev, size_t len,
-                                     bool writable)
+/* Granted zeroed pages for a region, not yet at an IOVA (errno set). */
+struct pva_region *fe_region_share(struct pva_dev *dev, size_t len,
+                                   bool writable)
 {
     struct pva_region *r = calloc(1, sizeof(*r));
 
@@ -76,30 +77,51 @@ static struct pva_region *region_new(struct pva_dev *dev, size_t len,
         free(r);
         return NULL;
     }
+    return r;
+}
+
+static struct pva_region *region_new(struct pva_dev *dev, size_t len,
+                                     bool writable)
+{
+    struct pva_region *r = fe_region_share(dev, len, writable);
+
+    if (!r)
+        return NULL;
     pthread_mutex_lock(&dev->lock);
     if (fe_extents_alloc(&dev->iova, r->len, VACCEL_PAGE_SIZE, &r->iova) < 0)
         r->iova = 0;
     pthread_mutex_unlock(&dev->lock);
     if (!r->iova) {
-        fe_unshare(dev, r->addr, r->npages);
-        free(r->refs);
-        free(r);
+        fe_region_release(dev, r, false);
         errno = ENOSPC;
         return NULL;
     }
     return r;
 }
 
-static void region_destroy(struct pva_dev *dev, struct pva_region *r)
+/*
+ * End the grants (now, or once the backend has unmapped them) and free.
+ * The IOVA range goes back to the allocator only with @free_iova: a blob
+ * made from the region (or the region made from a blob) keeps it.
+ */
+void fe_region_release(struct pva_dev *dev, struct pva_region *r,
+                       bool free_iova)
 {
-    pthread_mutex_lock(&dev->lock);
-    fe_extents_free(&dev->iova, r->iova, r->len);
-    pthread_mutex_unlock(&dev->lock);
+    if (free_iova) {
+        pthread_mutex_lock(&dev->lock);
+        fe_extents_free(&dev->iova, r->iova, r->len);
+        pthread_mutex_unlock(&dev->lock);
+    }
     fe_unshare(dev, r->addr, r->npages);
     if (r->arena)
         fe_extents_fini(&r->bufs);
     free(r->refs);
     free(r);
+}
+
+static void region_destroy(struct pva_dev *dev, struct pva_region *r)
+{
+    fe_region_release(dev, r, true);
 }
 
 /*
@@ -127,18 +149,21 @@ int fe_with_connection(struct pva_queue *q,
     }
 }
 
+void fe_region_list(struct pva_dev *dev, struct pva_region *r)
+{
+    pthread_mutex_lock(&dev->lock);
+    r->next = dev->regions;
+    dev->regions = r;
+    pthread_mutex_unlock(&dev->lock);
+}
+
 static int register_and_list(struct pva_queue *q, void *arg)
 {
     struct pva_region *r = arg;
-    struct pva_dev *dev = q->dev;
-    int rc = fe_region_register(dev, r, q, NULL);
+    int rc = fe_region_register(q->dev, r, q, NULL);
 
-    if (rc == 0) {
-        pthread_mutex_lock(&dev->lock);
-        r->next = dev->regions;
-        dev->regions = r;
-        pthread_mutex_unlock(&dev->lock);
-    }
+    if (rc == 0)
+        fe_region_list(q->dev, r);
     return rc;
 }
 
@@ -164,7 +189,7 @@ int pva_region_alloc(struct pva_queue *q, size_t len, unsigned int flags,
     return 0;
 }
 
-static void unlist(struct pva_dev *dev, struct pva_region *r)
+void fe_region_unlist(struct pva_dev *dev, struct pva_region *r)
 {
     pthread_mutex_lock(&dev->lock);
     for (struct pva_region **pp = &dev->regions; *pp; pp = &(*pp)->next)
@@ -186,7 +211,7 @@ static int unregister(struct pva_queue *q, void *arg)
     rc = fe_queue_control(q, &req, NULL);
     /* Lost with the connection: the backend has dropped it anyway. */
     if (rc == 0 || rc == -ENOTCONN) {
-        unlist(q->dev, r);
+        fe_region_unlist(q->dev, r);
         return 0;
     }
     return rc;
@@ -201,7 +226,7 @@ int pva_region_free(struct pva_queue *q, struct pva_region *r)
     rc = fe_with_connection(q, unregister, r);
     if (rc == -ETIMEDOUT || rc == -ESHUTDOWN) {
         /* No backend to ask: it holds nothing of ours once it is gone. */
-        unlist(q->dev, r);
+        fe_region_unlist(q->dev, r);
         rc = 0;
     }
     if (rc < 0)

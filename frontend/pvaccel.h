@@ -61,6 +61,7 @@ struct pva_dev;
 struct pva_queue;
 struct pva_region;
 struct pva_session;
+struct pva_blob;
 
 /* ---------------------------------------------------------------------- */
 /* Operations and algorithms (the numbers are the wire protocol's).       */
@@ -94,6 +95,8 @@ enum pva_alg {
 /* Request flags (pva_sqe.flags). */
 #define PVA_F_SRC_INDIRECT   (1u << 0)   /* src is a scatter list of pva_seg */
 #define PVA_F_DST_INDIRECT   (1u << 1)   /* dst is a scatter list of pva_seg */
+#define PVA_F_IOPF           (1u << 2)   /* faults are recoverable: see
+                                            pva_fault_respond (feature_iopf) */
 #define PVA_DIGEST_F_MORE    (1u << 8)   /* DIGEST: absorb only, more follows */
 #define PVA_FILL_F_PATTERN64 (1u << 8)   /* FILL: 8-octet pattern */
 
@@ -211,6 +214,9 @@ enum pva_event_type {
     PVA_EVENT_LOST = 100,         /* records were dropped (ring full) */
 };
 
+/* pva_event.flags of a FAULT: the request waits for pva_fault_respond. */
+#define PVA_EVENT_F_RECOVERABLE (1u << 0)
+
 struct pva_event {
     unsigned int type;            /* enum pva_event_type */
     unsigned int flags;
@@ -221,7 +227,27 @@ struct pva_event {
     uint32_t reason;              /* QUEUE_STOPPED; lost count for LOST */
     int32_t status;               /* QUOTA */
     uint64_t limit;               /* QUOTA */
+    uint32_t fault_id;            /* FAULT, recoverable: non-zero */
+    unsigned int conn;            /* private: the connection it came on */
 };
+
+/*
+ * Answer a recoverable fault (a PVA_EVENT_FAULT with
+ * PVA_EVENT_F_RECOVERABLE, from a request submitted with PVA_F_IOPF).  The
+ * request is held by the backend until then (or fault-timeout-ms, then it
+ * completes with -ETIMEDOUT).  @status 0: the range is mapped now, run the
+ * request again (it may fault again); a negative errno: complete the
+ * request with it.  Sent on @q, any queue of the device, and waited for;
+ * the held request itself completes on its own queue.  Call it from a
+ * thread that owns @q, not from the event callback (which must not call
+ * into the device): the callback hands a copy of the event over.
+ * Returns 0, -ENOENT (nothing held on that fault: it timed out), -ENOTCONN
+ * (the event came on an earlier connection: the request has already
+ * completed with -ENOTCONN), -EINVAL (not a recoverable fault, @status
+ * positive).
+ */
+int pva_fault_respond(struct pva_queue *q, const struct pva_event *ev,
+                      int status);
 
 /* ---------------------------------------------------------------------- */
 /* Memory: regions of granted pages in the device's I/O address space.    */
@@ -282,6 +308,63 @@ static inline struct pva_seg pva_seg(const struct pva_buf *buf, size_t off,
 int pva_session_create(struct pva_queue *q, int alg, const void *key,
                        size_t keylen, struct pva_session **sp);
 int pva_session_destroy(struct pva_queue *q, struct pva_session *s);
+
+/* ---------------------------------------------------------------------- */
+/* Blobs: backend memory in the device's I/O address space                */
+
+/*
+ * A blob is memory the backend (or its device) owns, placed in the I/O
+ * address space like a region and used by requests the same way, read and
+ * write, but holding no grant of the guest (pva_dev_info.feature_blobs;
+ * otherwise every call here gives -EOPNOTSUPP).  Lengths are rounded up to
+ * pages; the backend reserves memory in 2 MiB chunks and counts blobs and
+ * their chunks against max-blobs (-EMFILE) and max-blob-pages (-ENOMEM).
+ *
+ * Blobs do not survive the connection: after a reconnection a blob is
+ * "lost" (pva_blob_lost): its IOVA range stays reserved but maps nothing
+ * (requests touching it fail with -EFAULT), and every call but
+ * pva_blob_destroy gives -ESTALE.  Read back what must be kept before a
+ * planned disconnect (save, migration, pva_dev_close).
+ */
+
+/* A zero-filled blob of @len bytes at an IOVA the library chooses. */
+int pva_blob_create(struct pva_queue *q, size_t len, struct pva_blob **bp);
+/*
+ * Move region @r into a new blob at the same IOVA: the backend copies the
+ * pages whose bit is set in @dirty (bit i, LSB first, of octet i / 8 for
+ * page i; NULL: every page), the others read as zero, and releases the
+ * region's grants.  On success @r is freed (its pages with it) and *bp is
+ * the blob; on failure @r is unchanged.  -EBUSY if a request in flight
+ * uses @r; -EINVAL for a buffer arena.
+ */
+int pva_blob_migrate(struct pva_queue *q, struct pva_region *r,
+                     const void *dirty, struct pva_blob **bp);
+/*
+ * Copy blob @b into the first pva_blob_len(b) bytes of @dst, a writable
+ * region at least that long.  The blob stays.
+ */
+int pva_blob_readback(struct pva_queue *q, struct pva_blob *b,
+                      struct pva_region *dst);
+/*
+ * The inverse of pva_blob_migrate: copy @b into new granted pages that
+ * become a writable region at the blob's IOVA (*rp), and free the blob.
+ */
+int pva_blob_to_region(struct pva_queue *q, struct pva_blob *b,
+                       struct pva_region **rp);
+/* BLOB_DESTROY on @q (-EBUSY while a request uses it), then free @b. */
+int pva_blob_destroy(struct pva_queue *q, struct pva_blob *b);
+uint64_t pva_blob_iova(const struct pva_blob *b);
+size_t pva_blob_len(const struct pva_blob *b);
+/* Was the blob lost with an earlier connection? */
+bool pva_blob_lost(const struct pva_blob *b);
+
+/* The operand [off, off + len) of blob @b. */
+static inline struct pva_seg pva_blob_seg(const struct pva_blob *b,
+                                          size_t off, size_t len)
+{
+    struct pva_seg s = { pva_blob_iova(b) + off, len };
+    return s;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Requests and completions                                               */

@@ -171,7 +171,8 @@ void fe_evt_ring_fini(struct pva_dev *dev, struct fe_evt_ring *e)
 
 static void deliver(struct pva_dev *dev, const struct vaccel_evt *r)
 {
-    struct pva_event ev = { .type = r->type, .flags = r->flags, .seq = r->seq };
+    struct pva_event ev = { .type = r->type, .flags = r->flags, .seq = r->seq,
+                            .conn = dev->conn_seq };
 
     switch (r->type) {
     case VACCEL_EVT_FAULT:
@@ -181,6 +182,7 @@ static void deliver(struct pva_dev *dev, const struct vaccel_evt *r)
         ev.queue = r->u.fault.queue;
         ev.access = r->u.fault.access;
         ev.op = r->u.fault.op;
+        ev.fault_id = r->u.fault.fault_id;
         break;
     case VACCEL_EVT_QUEUE_STOPPED:
         ev.queue = r->u.queue_stopped.queue;

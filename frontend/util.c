@@ -97,6 +97,7 @@ const char *pva_strerror(int err)
     case ECONNREFUSED: return "the backend refused the connection";
     case EPROTONOSUPPORT: return "no protocol version in common with the backend";
     case ESHUTDOWN: return "the device is being closed";
+    case ESTALE: return "the blob was lost with an earlier connection";
     case EIO: return "accelerator engine failure";
     default: return strerror(-err);
     }

@@ -38,7 +38,7 @@ static void check_published(struct rawfront *f)
                   "feature-ops = %s", v ? v : "(none)");
     free(v);
     v = rf_be_read(f, VACCEL_FIELD_FEATURE_BLOBS);
-    PVT_EQ_STR(v, "0");
+    PVT_EQ_STR(v, "1");
     free(v);
     /* From the config file, and the command line overriding it. */
     PVT_EQ_INT(rf_be_long(f, VACCEL_FIELD_MAX_SG_ENTRIES), 128);

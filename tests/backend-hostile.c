@@ -94,8 +94,8 @@ static void reserved_fields(struct rawfront *f)
     PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOSYS);
     rf_req_init(&req, 0xff, 1);
     PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOSYS);
-    rf_req_init(&req, VACCEL_OP_BLOB_CREATE, 1);
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EOPNOTSUPP);
+    rf_req_init(&req, VACCEL_OP_BLOB_CREATE, 1);   /* IOVA page 0 */
+    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_NOP, 1);
     req.flags = VACCEL_REQ_F_IOPF;           /* data operations only */
     PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);

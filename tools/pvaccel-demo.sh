@@ -65,10 +65,13 @@ guest_main() {
         "$pv" decrypt --key-file "$work/key" "$work/e.$alg" "$work/p.$alg"; t2=$(now)
         say "encrypt $alg: $(rate "$size" "$t0" "$t1"); decrypt: $(rate "$size" "$t1" "$t2")"
         check "$alg round trip is identical" cmp "$input" "$work/p.$alg"
-        # Flip one byte in the middle of the ciphertext: the tag must fail.
+        # Invert one byte in the middle of the ciphertext: the tag must fail.
         cp "$work/e.$alg" "$work/t.$alg"
         off=$(( $(wc -c < "$work/t.$alg") / 2 ))
-        printf '\377' | dd of="$work/t.$alg" bs=1 seek="$off" conv=notrunc 2>/dev/null
+        byte=$(od -An -tu1 -j "$off" -N1 "$work/t.$alg")
+        printf "\\$(printf '%03o' $((255 - byte)))" |
+            dd of="$work/t.$alg" bs=1 seek="$off" conv=notrunc 2>/dev/null
+        check "the tampered copy differs" sh -c "! cmp -s '$work/e.$alg' '$work/t.$alg'"
         check "$alg rejects a tampered file" \
             sh -c "! '$pv' decrypt --key-file '$work/key' '$work/t.$alg' '$work/x'"
     done

@@ -143,7 +143,7 @@
  * /local/domain/0/backend/vaccel/1/0/engine = "cpu"
  * /local/domain/0/backend/vaccel/1/0/feature-ops = "compress,decompress,digest,aead,copy,fill,compare,crc32c"
  * /local/domain/0/backend/vaccel/1/0/compress-algs = "deflate,zlib,gzip,zstd,lz4"
- * /local/domain/0/backend/vaccel/1/0/compress-levels = "deflate:1:12,zlib:1:12,gzip:1:12,zstd:-7:22,lz4:1:12"
+ * /local/domain/0/backend/vaccel/1/0/compress-levels = "deflate:1:12,zlib:1:12,gzip:1:12,zstd:-131072:22,lz4:1:12"
  * /local/domain/0/backend/vaccel/1/0/digest-algs = "sha256,sha512"
  * /local/domain/0/backend/vaccel/1/0/aead-algs = "aes-256-gcm,chacha20-poly1305"
  * /local/domain/0/backend/vaccel/1/0/feature-blobs = "1"

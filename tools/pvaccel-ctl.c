@@ -12,7 +12,8 @@
  * the frontend) and the frontend directory (owned by the frontend domain,
  * readable by the backend), both in XenbusStateInitialising, with
  * online = 1 in the backend.  detach writes online = 0 and asks the backend
- * to close, waits for it to reach Closed, then removes both directories.
+ * to close in one transaction, waits for it to reach Closed (10 s at most,
+ * as libxl), then removes both directories.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xen/io/xenbus.h>
 
@@ -134,11 +136,27 @@ static int read_state(struct ctl *c, const char *dir)
     return state;
 }
 
-/* Wait until the backend reports Closed (or its directory vanished). */
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000 +
+           (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Wait until the backend reports Closed (or its directory vanished), at
+ * most DETACH_TIMEOUT_MS as libxl does: a backend that is not running
+ * never answers, and the device is then removed all the same.
+ */
+#define DETACH_TIMEOUT_MS 10000
+
 static int wait_backend_closed(struct ctl *c)
 {
     char path[256];
     struct pollfd pfd;
+    struct timespec t0;
     int err;
 
     snprintf(path, sizeof(path), "%s/%s", c->be_path, VACCEL_FIELD_STATE);
@@ -147,21 +165,27 @@ static int wait_backend_closed(struct ctl *c)
         return err;
     pfd.fd = c->p->xs->watch_fd(c->xs);
     pfd.events = POLLIN;
-    for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (err = 0; !err;) {
         int state = read_state(c, c->be_path);
         char *wpath, *token;
 
         if (state < 0 || state == XenbusStateClosed ||
             state == XenbusStateInitialising)
             break;
-        while (c->p->xs->read_watch(c->xs, &wpath, &token) == -EAGAIN)
-            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-                return -errno;
-        free(wpath);
-        free(token);
+        while (!err && c->p->xs->read_watch(c->xs, &wpath, &token) == -EAGAIN) {
+            long left = DETACH_TIMEOUT_MS - ms_since(&t0);
+
+            if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+                err = left <= 0 ? -ETIMEDOUT : -errno;
+        }
+        if (!err) {
+            free(wpath);
+            free(token);
+        }
     }
     c->p->xs->unwatch(c->xs, path, "detach");
-    return 0;
+    return err;
 }
 
 static int cmd_attach(struct ctl *c)
@@ -179,28 +203,48 @@ static int cmd_attach(struct ctl *c)
     return err < 0 ? 1 : 0;
 }
 
+/*
+ * online = 0 and, for a backend that serves the device, state = Closing,
+ * in one transaction as libxl does: written apart, a backend that reacts
+ * to online = 0 may reach Closed before our Closing overwrites it.
+ */
+static int detach_txn(struct ctl *c, struct pva_xs_txn *t)
+{
+    char path[256], *v;
+    int state, err;
+
+    snprintf(path, sizeof(path), "%s/%s", c->be_path, VACCEL_FIELD_STATE);
+    v = c->p->xs->read(c->xs, t, path, NULL);
+    if (!v)
+        return -errno;
+    state = atoi(v);
+    free(v);
+    err = xs_printf(c, t, c->be_path, VACCEL_FIELD_ONLINE, "0");
+    if (err < 0 || state == XenbusStateInitialising ||
+        state == XenbusStateClosed)
+        return err;
+    return xs_printf(c, t, c->be_path, VACCEL_FIELD_STATE, "%d",
+                     XenbusStateClosing);
+}
+
 static int cmd_detach(struct ctl *c)
 {
-    char path[256];
-    int state = read_state(c, c->be_path);
-    int err;
+    int err = in_transaction(c, detach_txn);
 
-    if (state < 0) {
+    if (err == -ENOENT) {
         fprintf(stderr, "pvaccel-ctl: no vaccel device %d of domain %d\n",
                 c->devid, c->fe);
         return 1;
     }
-    snprintf(path, sizeof(path), "%s/%s", c->be_path, VACCEL_FIELD_ONLINE);
-    c->p->xs->write(c->xs, NULL, path, "0", 1);
-    /* A backend that is serving the device closes it; wait for that. */
-    if (state != XenbusStateInitialising && state != XenbusStateClosed) {
-        xs_printf(c, NULL, c->be_path, VACCEL_FIELD_STATE, "%d",
-                  XenbusStateClosing);
-        err = wait_backend_closed(c);
-        if (err < 0)
-            fprintf(stderr, "pvaccel-ctl: waiting for the backend: %s\n",
-                    strerror(-err));
+    if (err < 0) {
+        fprintf(stderr, "pvaccel-ctl: detach: %s\n", strerror(-err));
+        return 1;
     }
+    /* A backend that is serving the device closes it; wait for that. */
+    err = wait_backend_closed(c);
+    if (err < 0)
+        fprintf(stderr, "pvaccel-ctl: the backend did not close the device "
+                "(%s); removing it anyway\n", strerror(-err));
     c->p->xs->rm(c->xs, NULL, c->fe_path);
     c->p->xs->rm(c->xs, NULL, c->be_path);
     printf("detached vaccel device %d of domain %d\n", c->devid, c->fe);

@@ -7,6 +7,7 @@
  *   pvaccel [OPTIONS] digest [--alg A] FILE
  *   pvaccel [OPTIONS] encrypt|decrypt --key-file K [--alg A] [--nonce HEX] IN OUT
  *   pvaccel [OPTIONS] crc32c FILE
+ *   pvaccel bench [BENCH-OPTIONS]       (frontend/pvaccel-bench.c)
  *
  * Files of any size stream through the device in chunks ("-" is stdin or
  * stdout), several chunks in flight.  The formats are in docs/pvaccel.md:
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "frontend/pvaccel.h"
+#include "frontend/pvaccel-bench.h"
 
 #define EXIT_USAGE 2
 #define MAX_DEPTH 64
@@ -102,6 +104,7 @@ static void usage(FILE *f)
 "                               aes-256-gcm|chacha20-poly1305, --nonce HEX)\n"
 "  decrypt IN OUT               verify and decrypt (--key-file K)\n"
 "  crc32c FILE                  print the CRC-32C\n"
+"  bench [BENCH-OPTIONS]        measure the device ('pvaccel bench --help')\n"
 "IN or OUT '-' is standard input or output.\n"
 "\n"
 "Options:\n"
@@ -1058,7 +1061,12 @@ int main(int argc, char **argv)
     const struct command *c = NULL;
     char err[256];
     double t0;
-    int first = parse_args(&t, argc, argv), rc;
+    int first, rc;
+
+    /* bench has options of its own (frontend/pvaccel-bench.c). */
+    if (argc >= 2 && !strcmp(argv[1], "bench"))
+        return pvaccel_bench_main(argc - 1, argv + 1);
+    first = parse_args(&t, argc, argv);
 
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(commands[i].name, t.cmd))

@@ -1,0 +1,149 @@
+#!/bin/sh
+# bench-report.sh RESULTS.jsonl OUTDIR NCPU: the table, the ratios and the
+# targets of the benchmark (docs/performance.md) from the JSON lines of
+# tools/pvaccel-bench.sh; writes OUTDIR/throughput.dat for bench-plot.gp.
+set -eu
+res=$1 out=$2 ncpu=$3
+
+awk -v dat="$out/throughput.dat" -v ncpu="$ncpu" '
+function field(name,   re) {
+    re = "\"" name "\":(\"[^\"]*\"|[-0-9.]+)"
+    if (!match($0, re))
+        return ""
+    v = substr($0, RSTART + length(name) + 3, RLENGTH - length(name) - 3)
+    gsub(/"/, "", v)
+    return v
+}
+function human(n) {
+    if (n == "") return "-"
+    if (n >= 1e6) return sprintf("%.2fM", n / 1e6)
+    if (n >= 1e3) return sprintf("%.1fk", n / 1e3)
+    return sprintf("%.0f", n)
+}
+function hsize(s) {
+    if (s >= 1048576) return (s / 1048576) "M"
+    if (s >= 1024) return (s / 1024) "K"
+    return s
+}
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+{
+    path = field("path"); op = field("op"); size = field("size")
+    key = op ":" size
+    if (path == "pvaccel") {
+        q = field("queues") + 0
+        cfg = field("mode") field("depth") (q > 1 ? "q" : "")
+    } else if (path == "socket" || path == "shm-ring")
+        cfg = field("depth")
+    else if (path == "pvaccel-guests")
+        cfg = field("guests")
+    else
+        cfg = ""
+    # + 0: numbers, so that comparisons below are numeric.
+    ops[path, key, cfg] = field("ops_s") + 0
+    if (path != "pvaccel-guests") {
+        p50[path, key, cfg] = field("p50_us") + 0
+        p99[path, key, cfg] = field("p99_us") + 0
+    }
+    if (path == "native" && !(key in seen)) { seen[key] = 1; order[++n] = key }
+}
+END {
+    printf "\nops/s (k = 10^3, M = 10^6); b/a = pvaccel poll depth 1 / native; " \
+           "b/c = pvaccel / socket at the same depth\n"
+    printf "%-16s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s %6s %6s %9s %9s\n",
+           "op size", "native", "sock d1", "sock d64", "poll d1", "poll d64",
+           "blk d1", "blk d64", "poll d64", "b/a", "best", "b/c d1", "b/c d64",
+           "p50 us", "p99 us"
+    printf "%-16s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s %6s %6s %9s %9s\n",
+           "", "", "", "", "1 queue", "", "", "", ncpu " q", "", "b/a", "",
+           "", "poll d1", "poll d1"
+    for (i = 1; i <= n; i++) {
+        k = order[i]; split(k, kk, ":")
+        nat = ops["native", k, ""]
+        best = 0
+        split("poll1 poll64 block1 block64 poll64q", cs, " ")
+        for (j = 1; j <= 5; j++)
+            if (ops["pvaccel", k, cs[j]] + 0 > best) best = ops["pvaccel", k, cs[j]] + 0
+        printf "%-16s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s %6s %6s %9s %9s\n",
+            kk[1] " " hsize(kk[2]), human(nat), human(ops["socket", k, 1]),
+            human(ops["socket", k, 64]), human(ops["pvaccel", k, "poll1"]),
+            human(ops["pvaccel", k, "poll64"]), human(ops["pvaccel", k, "block1"]),
+            human(ops["pvaccel", k, "block64"]), human(ops["pvaccel", k, "poll64q"]),
+            ratio(ops["pvaccel", k, "poll1"], nat), ratio(best, nat),
+            ratio(ops["pvaccel", k, "poll1"], ops["socket", k, 1]),
+            ratio(ops["pvaccel", k, "poll64"], ops["socket", k, 64]),
+            p50["pvaccel", k, "poll1"] == "" ? "-" : p50["pvaccel", k, "poll1"],
+            p99["pvaccel", k, "poll1"] == "" ? "-" : p99["pvaccel", k, "poll1"]
+        # The plot: MB/s against size, one block per op (gnuplot index).
+        if (kk[2] > 0) {
+            if (kk[1] != lastop) {
+                if (lastop != "") printf "\n\n" > dat
+                printf "# %s: size native pvaccel-poll-d1 pvaccel-best socket-d1 socket-d64\n", kk[1] > dat
+                lastop = kk[1]
+                plotted = plotted (plotted == "" ? "" : " ") kk[1]
+            }
+            printf "%s %.2f %.2f %.2f %.2f %.2f\n", kk[2], nat * kk[2] / 1e6,
+                ops["pvaccel", k, "poll1"] * kk[2] / 1e6, best * kk[2] / 1e6,
+                ops["socket", k, 1] * kk[2] / 1e6, ops["socket", k, 64] * kk[2] / 1e6 > dat
+        }
+    }
+
+    # The panel titles of bench-plot.gp, in the order of the blocks.
+    print plotted > (dat ".ops")
+    print "\ntransports (no work): round trip p50 / p99 us, ops/s"
+    printf "  shm ring depth 1: %s / %s us, %s/s; depth 64: %s/s\n",
+        p50["shm-ring", "nop:0", 1], p99["shm-ring", "nop:0", 1],
+        human(ops["shm-ring", "nop:0", 1]), human(ops["shm-ring", "nop:0", 64])
+    printf "  eventfd ping-pong: %s / %s us, %s/s\n", p50["eventfd", "nop:0", ""],
+        p99["eventfd", "nop:0", ""], human(ops["eventfd", "nop:0", ""])
+
+    print "\ntargets (measured in this run)"
+    split("deflate-1 zstd-1 lz4 sha256 aes-256-gcm", big, " ")
+    for (j = 1; j <= 5; j++) {
+        k = big[j] ":1048576"
+        if (ops["native", k, ""] == "") continue
+        r = ops["pvaccel", k, "poll1"] / ops["native", k, ""]
+        printf "  1 MiB %-12s pvaccel/native %.3f (poll d1), %.3f (block d1): %s\n",
+            big[j], r, ops["pvaccel", k, "block1"] / ops["native", k, ""],
+            (r >= 0.97 ? "met" : "MISSED")
+    }
+    split("nop:0 crc32c:64", tiny, " ")
+    for (j = 1; j <= 2; j++) {
+        k = tiny[j]
+        if (ops["pvaccel", k, "poll64"] == "") continue
+        v = ops["pvaccel", k, "poll64"]; lim = ops["shm-ring", "nop:0", 64]
+        printf "  %-10s poll depth 64: %s ops/s (>= 3M: %s), %.0f%% of the raw ring (>= 50%%: %s)\n",
+            k, human(v), (v >= 3e6 ? "met" : "MISSED"), 100 * v / lim,
+            (v >= lim / 2 ? "met" : "MISSED")
+    }
+    if (p50["pvaccel", "nop:0", "poll1"] != "") {
+        a = p50["pvaccel", "nop:0", "poll1"]; r = p50["shm-ring", "nop:0", 1]
+        printf "  depth-1 poll round trip %.2f us = %.1fx the raw ring %.2f us (<= 2x: %s)\n",
+            a, a / r, r, (a <= 2 * r ? "met" : "MISSED")
+        a = p50["pvaccel", "nop:0", "block1"]; r = p50["eventfd", "nop:0", ""]
+        printf "  depth-1 blocking round trip %.2f us = %.2fx eventfd %.2f us (<= 1.5x: %s)\n",
+            a, a / r, r, (a <= 1.5 * r ? "met" : "MISSED")
+        a = p50["pvaccel", "nop:0", "sleep1"]
+        if (a != "")
+            printf "  depth-1 blocking, no spin (sleeps every time) %.2f us = %.2fx eventfd (<= 1.5x: %s)\n",
+                a, a / r, (a <= 1.5 * r ? "met" : "MISSED")
+    }
+    for (i = 1; i <= n; i++) {
+        k = order[i]; split(k, kk, ":")
+        if (kk[2] > 4096 && kk[2] != 1048576) continue
+        need = kk[2] <= 4096 ? 10 : 1.5
+        for (d = 1; d <= 64; d *= 64) {
+            if (ops["socket", k, d] == "") continue
+            r = ops["pvaccel", k, "poll" d] / ops["socket", k, d]
+            printf "  %-18s vs socket, depth %2d: %6.2fx (>= %sx: %s)\n",
+                kk[1] " " hsize(kk[2]), d, r, need, (r >= need ? "met" : "MISSED")
+        }
+    }
+    for (key in ops) {
+        split(key, kp, SUBSEP)
+        if (kp[1] != "pvaccel-guests" || kp[3] != 4 || ops[key] == "") continue
+        one = ops["pvaccel-guests", kp[2], 1]
+        split(kp[2], kk, ":")
+        printf "  4 guests %-12s %s: aggregate %.2fx one guest (>= 1.8x: %s)\n",
+            kk[1], hsize(kk[2]), ops[key] / one, (ops[key] / one >= 1.8 ? "met" : "MISSED")
+    }
+}' "$res"

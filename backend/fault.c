@@ -128,7 +128,7 @@ void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job)
 void pvad_fault_expire(struct pvad_queue *q, bool all)
 {
     struct pvad_device *dev = q->dev;
-    uint64_t now = pvad_now_ns(), next = 0;
+    uint64_t now = q->now_ns, next = 0;
     struct pvad_job *expired = NULL, **link;
 
     if (!q->held || (!all && now < q->next_expiry_ns))

@@ -326,6 +326,7 @@ struct pvad_queue {
     struct pva_evtchn *evh;     /* this thread's own handle */
     pva_port_t port;
     int wake_fd;                /* eventfd: a completion while asleep */
+    uint64_t now_ns;            /* the clock, read once per round */
 
     _Atomic(struct pvad_job *) done_list; /* pushed by engine threads */
     atomic_bool sleeping;

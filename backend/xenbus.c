@@ -243,8 +243,11 @@ static int publish_txn(struct pvad_device *dev, enum xenbus_state state,
     return -EAGAIN;
 }
 
-/* Read params, publish, go to InitWait (or Closed on a bad params node). */
-static void republish(struct pvad_device *dev)
+/*
+ * Read params, publish, go to @want: InitWait, or Closed for a device no
+ * frontend may use yet.  Closed with "error" on a bad params node.
+ */
+static void republish(struct pvad_device *dev, enum xenbus_state want)
 {
     struct pvad *d = dev->d;
     char *params = read_node(d, NULL, dev->be_path, VACCEL_FIELD_PARAMS);
@@ -261,12 +264,15 @@ static void republish(struct pvad_device *dev)
         publish_txn(dev, XenbusStateClosed, err);
         return;
     }
-    rc = publish_txn(dev, XenbusStateInitWait, NULL);
+    rc = publish_txn(dev, want, NULL);
     if (rc)
         pvad_err("vaccel %u/%u: cannot publish: %s", dev->fe_domid,
                  dev->devid, strerror(-rc));
-    else
+    else if (want == XenbusStateInitWait)
         pvad_info("vaccel %u/%u: InitWait", dev->fe_domid, dev->devid);
+    else
+        pvad_info("vaccel %u/%u: Closed until the frontend initialises",
+                  dev->fe_domid, dev->devid);
 }
 
 /* ------------------------------------------------------ the frontend */
@@ -357,6 +363,22 @@ static void do_close(struct pvad_device *dev)
     set_state(dev, XenbusStateClosed);
 }
 
+/*
+ * The first state of a device found new or after a restart.  InitWait is
+ * an offer the frontend may act on at once, so make it only if the device
+ * is usable: offered to a Closed frontend (as the previous instance left
+ * it on exit) it would be withdrawn in the same step, and a frontend
+ * initialising just then could take the passing InitWait, publish, and
+ * find us Closed.  A Closed device goes to InitWait when the frontend
+ * moves to Initialising.
+ */
+static enum xenbus_state first_state(long fe, long online)
+{
+    if (!online || fe == XenbusStateClosing || fe == XenbusStateClosed)
+        return XenbusStateClosed;
+    return XenbusStateInitWait;
+}
+
 static bool fe_lost_connection(long fe)
 {
     return fe != XenbusStateConnected && fe != XenbusStateInitialised;
@@ -405,13 +427,13 @@ static bool device_step(struct pvad_device *dev)
         pvad_device_disconnect(dev);
         dev->state = XenbusStateUnknown;
     }
+    online = read_long(d, dev->be_path, VACCEL_FIELD_ONLINE, 0);
     if (dev->state == XenbusStateUnknown) {
         /* New, or found after a restart: never reuse anything found. */
-        republish(dev);
+        republish(dev, first_state(fe, online));
         if (dev->state != XenbusStateInitWait)
             return true;
     }
-    online = read_long(d, dev->be_path, VACCEL_FIELD_ONLINE, 0);
     be_node = read_long(d, dev->be_path, VACCEL_FIELD_STATE, -1);
     detach = !online || (be_node == XenbusStateClosing &&
                          dev->state != XenbusStateClosing &&
@@ -428,18 +450,18 @@ static bool device_step(struct pvad_device *dev)
         if (detach || fe_lost_connection(fe)) {
             do_close(dev);
             if (!detach && fe == XenbusStateInitialising)
-                republish(dev);   /* Closing, then Initialising */
+                republish(dev, XenbusStateInitWait); /* Closing first */
         }
         break;
     case XenbusStateClosing:
         if (detach || fe == XenbusStateClosing || fe == XenbusStateClosed)
             do_close(dev);
         else if (fe_reinit)
-            republish(dev);
+            republish(dev, XenbusStateInitWait);
         break;
     case XenbusStateClosed:
         if (online && fe_reinit)
-            republish(dev);
+            republish(dev, XenbusStateInitWait);
         break;
     default:
         break;

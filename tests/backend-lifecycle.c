@@ -9,6 +9,9 @@
  *    event channel, thread and xenstore node it held for it;
  *  - the backend SIGKILLed under load and started again: the device goes
  *    back to InitWait and the guest reconnects;
+ *  - the backend stopped with SIGTERM and started again while the guest's
+ *    device is Closed: the new instance says Closed, not a passing InitWait
+ *    a frontend starting just then would take for an offer;
  *  - a flooding guest does not starve another guest's queue.
  */
 #include "config.h"
@@ -293,6 +296,167 @@ static void backend_restart(void)
     PVT_EQ_INT(pvt_wait(pid), 0);
 }
 
+/* ---------------------------------- restarted with the frontend Closed */
+
+#define TOKEN_BE "be"
+#define TOKEN_MARK "mark"
+
+/*
+ * A second connection of the guest that hears every write of the backend
+ * state node, and of a node of our own: our write of that node is a mark
+ * in the order xenstored applied the writes.
+ */
+struct be_watch {
+    struct rawfront *f;
+    struct pva_xs *xs;
+    char mark[128];
+};
+
+/* Consume events up to a "mark" one; the number of "be" ones before it. */
+static int drain_to_mark(struct be_watch *w)
+{
+    struct pollfd pfd = { .fd = w->f->p->xs->watch_fd(w->xs), .events = POLLIN };
+    char *path, *token;
+    int n = 0;
+
+    for (;;) {
+        while (w->f->p->xs->read_watch(w->xs, &path, &token) == 0) {
+            bool mark = !strcmp(token, TOKEN_MARK);
+
+            n += !strcmp(token, TOKEN_BE);
+            free(path);
+            free(token);
+            if (mark)
+                return n;
+        }
+        if (poll(&pfd, 1, RF_TIMEOUT_MS) <= 0)
+            return -ETIMEDOUT;
+    }
+}
+
+/* Writes of the backend state node since the last mark. */
+static int be_writes(struct be_watch *w)
+{
+    if (w->f->p->xs->write(w->xs, NULL, w->mark, "1", 1))
+        return -EIO;
+    return drain_to_mark(w);
+}
+
+static int be_watch_open(struct be_watch *w, struct rawfront *f)
+{
+    char path[192];
+
+    w->f = f;
+    w->xs = f->p->xs->open(f->p);
+    snprintf(w->mark, sizeof(w->mark), "/local/domain/%d/data/test-mark",
+             f->self);
+    snprintf(path, sizeof(path), "%s/state", f->be_path);
+    if (!w->xs || f->p->xs->watch(w->xs, path, TOKEN_BE) ||
+        f->p->xs->watch(w->xs, w->mark, TOKEN_MARK))
+        return -EIO;
+    /* Each watch fires once when set, the mark's last. */
+    return drain_to_mark(w) < 0 ? -ETIMEDOUT : 0;
+}
+
+/* Block until the backend writes its state node (the event, not a value). */
+static int wait_be_write(struct be_watch *w)
+{
+    struct pollfd pfd = { .fd = w->f->p->xs->watch_fd(w->xs), .events = POLLIN };
+    char *path, *token;
+
+    for (;;) {
+        while (w->f->p->xs->read_watch(w->xs, &path, &token) == 0) {
+            bool be = !strcmp(token, TOKEN_BE);
+
+            free(path);
+            free(token);
+            if (be)
+                return 0;
+        }
+        if (poll(&pfd, 1, RF_TIMEOUT_MS) <= 0)
+            return -ETIMEDOUT;
+    }
+}
+
+static int guest_stale_closed(void *arg)
+{
+    struct rawfront f;
+    struct be_watch w;
+    vaccel_request_t req;
+    vaccel_response_t rsp;
+    int at_start, on_init;
+    uint32_t v;
+
+    (void)arg;
+    PVT_EQ_INT(rf_init(&f, 0), 0);
+    PVT_EQ_INT(rf_connect(&f, 1, 0), 0);
+    /* Close as libpvaccel does and stay Closed: an application exited. */
+    rf_set_fe_state(&f, XenbusStateClosing);
+    PVT_EQ_INT(rf_wait_be_state(&f, 1u << XenbusStateClosed),
+               XenbusStateClosed);
+    PVT_EQ_INT(rf_release_rings(&f), 0);
+    rf_set_fe_state(&f, XenbusStateClosed);
+    PVT_EQ_INT(be_watch_open(&w, &f), 0);
+    pvt_chan_send(&to_parent, 1);
+    PVT_EQ_INT(pvt_chan_recv(&to_guest, &v), 0);   /* SIGTERMed */
+    PVT_CHECK(be_writes(&w) >= 0);                  /* what it wrote on exit */
+    pvt_chan_send(&to_parent, 2);
+    PVT_EQ_INT(pvt_chan_recv(&to_guest, &v), 0);   /* started again */
+
+    /* Its first publish; then the parent knows that step has ended. */
+    PVT_EQ_INT(wait_be_write(&w), 0);
+    pvt_chan_send(&to_parent, 3);
+    PVT_EQ_INT(pvt_chan_recv(&to_guest, &v), 0);
+    at_start = 1 + be_writes(&w);
+    PVT_EQ_INT(rf_be_long(&f, "state"), XenbusStateClosed);
+
+    /* Initialising: one publish, InitWait, and nothing else. */
+    rf_set_fe_state(&f, XenbusStateInitialising);
+    PVT_EQ_INT(rf_wait_be_state(&f, 1u << XenbusStateInitWait),
+               XenbusStateInitWait);
+    on_init = be_writes(&w);
+    PVT_CHECK(on_init > 0);
+    /*
+     * Found with the frontend Closed, the device is published once too,
+     * as Closed; a backend that published InitWait and then closed wrote
+     * the node once more, and a frontend opening in between took the
+     * passing InitWait and was refused ("Connection refused").
+     */
+    PVT_CHECK_MSG(at_start == on_init, "state writes at start-up %d, on "
+                  "Initialising %d", at_start, on_init);
+
+    PVT_EQ_INT(rf_connect(&f, 1, 0), 0);
+    rf_req_init(&req, VACCEL_OP_NOP, 7);
+    PVT_EQ_INT(rf_call(&f, 0, &req, &rsp), 0);
+    PVT_EQ_INT(rsp.status, 0);
+    PVT_EQ_INT(rf_disconnect(&f), 0);
+    f.p->xs->close(w.xs);
+    rf_fini(&f);
+    return 0;
+}
+
+static void restart_closed_frontend(void)
+{
+    char stats[8192];
+    uint32_t v;
+    pid_t pid;
+    int dom = pvt_sim_create(&env.sim, "stale");
+
+    PVT_EQ_INT(rf_env_attach(&env, dom, 0, NULL), 0);
+    pid = pvt_sim_spawn(&env.sim, dom, guest_stale_closed, NULL);
+    PVT_EQ_INT(pvt_chan_recv(&to_parent, &v), 0);   /* Closed */
+    PVT_EQ_INT(rf_env_stop_backend(&env), 0);
+    pvt_chan_send(&to_guest, 1);
+    PVT_EQ_INT(pvt_chan_recv(&to_parent, &v), 0);   /* marked */
+    PVT_EQ_INT(rf_env_start_backend(&env, NULL), 0);
+    pvt_chan_send(&to_guest, 2);
+    PVT_EQ_INT(pvt_chan_recv(&to_parent, &v), 0);   /* it published */
+    /* The main thread answers only between two steps of the machine. */
+    PVT_EQ_INT(rf_env_stats(&env, stats, sizeof(stats)), 0);
+    pvt_chan_send(&to_guest, 3);
+    PVT_EQ_INT(pvt_wait(pid), 0);
+}
+
 /* ---------------------------------------------------- toolstack detach */
 
 static int guest_detached(void *arg)
@@ -472,6 +636,7 @@ int main(void)
 
     killed_under_load();
     backend_restart();
+    restart_closed_frontend();
     toolstack_detach();
     fairness();
 

@@ -568,7 +568,11 @@
  * Backend restart.  A backend that (re)starts (its previous instance
  * crashed, was killed or exited) never reuses anything it finds in
  * XenStore: for each device it republishes its nodes and writes
- * XenbusStateInitWait (2), whatever the old state was.  A backend that
+ * XenbusStateInitWait (2), whatever the old state was, except that a
+ * device whose frontend is Closing or Closed, or whose "online" is 0, is
+ * published as XenbusStateClosed and goes to InitWait when the frontend
+ * writes Initialising (an InitWait offered there would be withdrawn at
+ * once, under a frontend that may be initialising).  A backend that
  * exits in an orderly way writes XenbusStateClosed (6) for its devices
  * after tearing them down.  The frontend treats any change of the backend
  * state away from XenbusStateConnected (to InitWait, Closing, Closed,

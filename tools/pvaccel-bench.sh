@@ -226,14 +226,16 @@ fi
 # Backend memory: pvacceld's VmRSS idle, then with a device open with one
 # and with two queues (buffers registered), read at the guest's barrier.
 progress "backend memory per device and per queue"
-bpid=$(cat "$dir"/pvacceld.pid 2>/dev/null || pgrep -n -x pvacceld || echo "$backend_pid")
+# `pvaccel-sim run` execs its command: $backend_pid is pvacceld itself (a
+# search by name could find another instance on the machine).
+bpid=$backend_pid
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$bpid/status"; }
 rss_with() {
     guest_bench 0 --op nop --depth 1 --queues "$1" --time 0.01 \
         --barrier "$dir/fifo/ready:$dir/fifo/go" >/dev/null &
     p=$!
     dd bs=1 count=1 <&7 >/dev/null 2>&1
-    r=$(rss)
+    r=$(rss || true)    # the guest waits at the barrier: always release it
     printf x >&8
     wait "$p"
     echo "$r"

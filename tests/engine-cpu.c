@@ -10,7 +10,9 @@
  * queue_close with jobs outstanding.
  *
  * Every data test runs twice: on an engine that runs small jobs inline
- * and on one that sends every job to its workers ("inline=0").
+ * and on one that sends every job to its workers ("inline=0").  The AEAD
+ * key cache tests run a third time on one worker, so that every job of
+ * theirs shares one cipher context whatever the scheduling.
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 
 #include <libdeflate.h>
 #include <lz4frame.h>
+#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "accelif.h"
@@ -685,6 +688,245 @@ static void test_aead_large(struct fx *f, uint8_t alg)
 }
 
 /* ------------------------------------------------------------------------
+ * AEAD key cache: an execution context keeps the last session's expanded
+ * key and only sets nonce and direction for the next job of that session.
+ * References come from OpenSSL called directly, keyed per message.
+ */
+
+#define CK_AAD  13u
+#define CK_TEXT 64u
+
+static const char *aead_name(uint8_t alg)
+{
+    return alg == VACCEL_ALG_AES_256_GCM ? "gcm" : "chacha";
+}
+
+/* OpenSSL's aad || text -> ciphertext || tag, with a fresh context. */
+static void ref_seal(uint8_t alg, const uint8_t *key, const uint8_t *nonce,
+                     const uint8_t *in, size_t aad, size_t text, uint8_t *out)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    const EVP_CIPHER *ci = alg == VACCEL_ALG_AES_256_GCM
+                               ? EVP_aes_256_gcm()
+                               : EVP_chacha20_poly1305();
+    int l;
+
+    PVT_CHECK(c && EVP_EncryptInit_ex2(c, ci, key, nonce, NULL) &&
+              EVP_EncryptUpdate(c, NULL, &l, in, (int)aad) &&
+              EVP_EncryptUpdate(c, out, &l, in + aad, (int)text) &&
+              EVP_EncryptFinal_ex(c, out + text, &l) &&
+              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out + text));
+    EVP_CIPHER_CTX_free(c);
+}
+
+/* One engine job: encrypt aad || text (@in), or decrypt aad || ct || tag. */
+static int ck_job(struct fx *f, struct pva_engine_session *s, uint8_t op,
+                  const uint8_t *nonce, const uint8_t *in, size_t in_len,
+                  uint8_t *out, size_t out_len, size_t *len)
+{
+    struct tj t;
+    int rc;
+
+    tj_init(&t, op, 0);
+    t.job.session = s;
+    memcpy(t.job.param.aead.nonce, nonce, VACCEL_AEAD_NONCE_LEN);
+    t.job.param.aead.aad_len = CK_AAD;
+    set_src(&t, (void *)in, in_len, false);
+    set_dst(&t, out, out_len, false);
+    rc = tj_run(f, &t);
+    *len = t.job.len;
+    tj_fini(&t);
+    return rc;
+}
+
+/* Encrypt @in with @s and check against OpenSSL under @key. */
+static bool ck_seal(struct fx *f, struct pva_engine_session *s, uint8_t alg,
+                    const uint8_t *key, const uint8_t *nonce,
+                    const uint8_t *in, uint8_t *ct)
+{
+    uint8_t want[CK_TEXT + 16];
+    size_t len = 0;
+    int rc;
+
+    ref_seal(alg, key, nonce, in, CK_AAD, CK_TEXT, want);
+    rc = ck_job(f, s, VACCEL_OP_AEAD_ENCRYPT, nonce, in, CK_AAD + CK_TEXT,
+                ct, CK_TEXT + 16, &len);
+    return rc == 0 && len == CK_TEXT + 16 && !memcmp(ct, want, len);
+}
+
+/* Decrypt aad || @ct with @s; true if it authenticates and gives @pt. */
+static bool ck_open(struct fx *f, struct pva_engine_session *s,
+                    const uint8_t *nonce, const uint8_t *in,
+                    const uint8_t *ct, const uint8_t *pt)
+{
+    uint8_t src[CK_AAD + CK_TEXT + 16], back[CK_TEXT];
+    size_t len = 0;
+
+    memcpy(src, in, CK_AAD);
+    memcpy(src + CK_AAD, ct, CK_TEXT + 16);
+    return ck_job(f, s, VACCEL_OP_AEAD_DECRYPT, nonce, src, sizeof(src), back,
+                  sizeof(back), &len) == 0 &&
+           len == CK_TEXT && !memcmp(back, pt, CK_TEXT);
+}
+
+static void ck_nonce(uint8_t nonce[VACCEL_AEAD_NONCE_LEN], unsigned int i)
+{
+    memset(nonce, 0, VACCEL_AEAD_NONCE_LEN);
+    nonce[0] = (uint8_t)i;
+    nonce[11] = (uint8_t)(0x5a ^ i);
+}
+
+/*
+ * Sessions with different keys, two of @alg and one of the other AEAD,
+ * taking turns on the same contexts: every job is sealed with its own key.
+ */
+static void test_aead_cache_alternate(struct fx *f, uint8_t alg)
+{
+    uint8_t other = alg == VACCEL_ALG_AES_256_GCM
+                        ? VACCEL_ALG_CHACHA20_POLY1305
+                        : VACCEL_ALG_AES_256_GCM;
+    static const unsigned int order[] = { 0, 1, 0, 0, 2, 1, 1, 2, 0, 1 };
+    uint8_t keys[3][32], in[CK_AAD + CK_TEXT], ct[CK_TEXT + 16];
+    uint8_t nonce[VACCEL_AEAD_NONCE_LEN];
+    struct pva_engine_session *s[3] = { NULL, NULL, NULL };
+    unsigned int good = 0, n = sizeof(order) / sizeof(order[0]);
+
+    for (unsigned int k = 0; k < 3; k++)
+        memset(keys[k], 0x11 * (k + 1), sizeof(keys[k]));
+    memcpy(keys[2], keys[1], sizeof(keys[2]));  /* same key, other alg */
+    for (unsigned int k = 0; k < 3; k++)
+        PVT_EQ_INT(pva_engine_cpu.session_create(f->ctx, k == 2 ? other : alg,
+                                                 keys[k], 32, &s[k]), 0);
+    gen_text(in, sizeof(in), 11);
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned int k = order[i];
+
+        ck_nonce(nonce, i % 3);             /* nonces repeat across keys */
+        good += ck_seal(f, s[k], k == 2 ? other : alg, keys[k], nonce, in,
+                        ct);
+    }
+    PVT_CHECK_MSG(good == n, "[%s] %s: %u of %u jobs of alternating sessions "
+                  "sealed with their own key", f->name, aead_name(alg), good,
+                  n);
+    for (unsigned int k = 0; k < 3; k++)
+        pva_engine_cpu.session_destroy(f->ctx, s[k]);
+}
+
+/*
+ * Destroy a session and create one with another key, which the allocator
+ * usually places at the same address: the new key is used.
+ */
+static void test_aead_cache_recreate(struct fx *f, uint8_t alg)
+{
+    uint8_t key[32], in[CK_AAD + CK_TEXT], ct[CK_TEXT + 16];
+    uint8_t nonce[VACCEL_AEAD_NONCE_LEN];
+    struct pva_engine_session *s = NULL;
+    void *prev = NULL;
+    unsigned int good = 0, reused = 0, n = 8;
+
+    gen_text(in, sizeof(in), 12);
+    ck_nonce(nonce, 1);
+    for (unsigned int i = 0; i < n; i++) {
+        memset(key, 0x30 + i, sizeof(key));
+        PVT_EQ_INT(pva_engine_cpu.session_create(f->ctx, alg, key, 32, &s), 0);
+        reused += (void *)s == prev;
+        prev = s;
+        /* Twice: the second job runs on the cached key. */
+        good += ck_seal(f, s, alg, key, nonce, in, ct);
+        good += ck_seal(f, s, alg, key, nonce, in, ct);
+        pva_engine_cpu.session_destroy(f->ctx, s);
+    }
+    PVT_CHECK_MSG(good == 2 * n, "[%s] %s: %u of %u jobs of re-created "
+                  "sessions (%u at the old address) used the new key",
+                  f->name, aead_name(alg), good, 2 * n, reused);
+}
+
+/* Encrypt, decrypt, encrypt, decrypt on one session: directions follow. */
+static void test_aead_cache_directions(struct fx *f, uint8_t alg)
+{
+    uint8_t key[32], in[2][CK_AAD + CK_TEXT], ct[2][CK_TEXT + 16];
+    uint8_t nonce[2][VACCEL_AEAD_NONCE_LEN];
+    struct pva_engine_session *s = NULL;
+    bool ok = true;
+
+    memset(key, 0x77, sizeof(key));
+    PVT_EQ_INT(pva_engine_cpu.session_create(f->ctx, alg, key, 32, &s), 0);
+    for (unsigned int m = 0; m < 2; m++) {
+        gen_text(in[m], sizeof(in[m]), 20 + m);
+        ck_nonce(nonce[m], 7 + m);
+    }
+    for (unsigned int r = 0; r < 2; r++) {
+        for (unsigned int m = 0; m < 2; m++) {
+            ok &= ck_seal(f, s, alg, key, nonce[m], in[m], ct[m]);
+            ok &= ck_open(f, s, nonce[m], in[m], ct[m], in[m] + CK_AAD);
+        }
+        /* Two of a kind in a row, both ways. */
+        ok &= ck_open(f, s, nonce[0], in[0], ct[0], in[0] + CK_AAD);
+        ok &= ck_open(f, s, nonce[1], in[1], ct[1], in[1] + CK_AAD);
+        ok &= ck_seal(f, s, alg, key, nonce[0], in[0], ct[0]);
+        ok &= ck_seal(f, s, alg, key, nonce[1], in[1], ct[1]);
+    }
+    PVT_CHECK_MSG(ok, "[%s] %s: encrypt/decrypt alternation on one session",
+                  f->name, aead_name(alg));
+    pva_engine_cpu.session_destroy(f->ctx, s);
+}
+
+/*
+ * Failed jobs (bad tag, no room after the AAD was absorbed) leave the
+ * context fit for the next job of the same session, same nonce or not.
+ */
+static void test_aead_cache_after_error(struct fx *f, uint8_t alg)
+{
+    uint8_t key[32], in[CK_AAD + CK_TEXT], ct[CK_TEXT + 16], bad[CK_TEXT + 16];
+    uint8_t src[CK_AAD + CK_TEXT + 16], out[CK_TEXT + 16];
+    uint8_t nonce[VACCEL_AEAD_NONCE_LEN], nonce2[VACCEL_AEAD_NONCE_LEN];
+    struct pva_engine_session *s = NULL;
+    size_t len;
+    bool ok = true;
+
+    memset(key, 0x5c, sizeof(key));
+    gen_text(in, sizeof(in), 30);
+    ck_nonce(nonce, 3);
+    ck_nonce(nonce2, 4);
+    PVT_EQ_INT(pva_engine_cpu.session_create(f->ctx, alg, key, 32, &s), 0);
+    ok &= ck_seal(f, s, alg, key, nonce, in, ct);
+
+    /* Bad tag, then the good message with the same nonce, then others. */
+    memcpy(bad, ct, sizeof(bad));
+    bad[CK_TEXT + 15] ^= 0x01;
+    ok &= !ck_open(f, s, nonce, in, bad, in + CK_AAD);
+    ok &= ck_open(f, s, nonce, in, ct, in + CK_AAD);
+    ok &= !ck_open(f, s, nonce, in, bad, in + CK_AAD);
+    ok &= ck_seal(f, s, alg, key, nonce, in, ct);
+    ok &= !ck_open(f, s, nonce, in, bad, in + CK_AAD);
+    ok &= ck_seal(f, s, alg, key, nonce2, in, out);
+
+    /* Out of room after the AAD went in, both ways. */
+    ok &= ck_job(f, s, VACCEL_OP_AEAD_ENCRYPT, nonce, in, sizeof(in), out,
+                 CK_TEXT, &len) == -XEN_ENOSPC;
+    ok &= ck_seal(f, s, alg, key, nonce, in, out);
+    memcpy(src, in, CK_AAD);
+    memcpy(src + CK_AAD, ct, CK_TEXT + 16);
+    ok &= ck_job(f, s, VACCEL_OP_AEAD_DECRYPT, nonce, src, sizeof(src), out,
+                 CK_TEXT - 1, &len) == -XEN_ENOSPC;
+    ok &= ck_open(f, s, nonce, in, ct, in + CK_AAD);
+    PVT_CHECK_MSG(ok, "[%s] %s: jobs after failed jobs of the same session",
+                  f->name, aead_name(alg));
+    pva_engine_cpu.session_destroy(f->ctx, s);
+}
+
+static void run_aead_cache_tests(struct fx *f)
+{
+    for (uint8_t alg = VACCEL_ALG_AES_256_GCM;
+         alg <= VACCEL_ALG_CHACHA20_POLY1305; alg++) {
+        test_aead_cache_alternate(f, alg);
+        test_aead_cache_recreate(f, alg);
+        test_aead_cache_directions(f, alg);
+        test_aead_cache_after_error(f, alg);
+    }
+}
+
+/* ------------------------------------------------------------------------
  * Compression
  */
 
@@ -1211,6 +1453,7 @@ static void run_data_tests(struct fx *f)
     test_aead_errors(f);
     test_aead_large(f, VACCEL_ALG_AES_256_GCM);
     test_aead_large(f, VACCEL_ALG_CHACHA20_POLY1305);
+    run_aead_cache_tests(f);
     for (uint8_t alg = VACCEL_ALG_DEFLATE; alg <= VACCEL_ALG_LZ4; alg++) {
         test_compress_roundtrip(f, alg);
         test_compress_foreign(f, alg);
@@ -1450,6 +1693,10 @@ int main(void)
     fx_close(&inl);
     PVT_EQ_INT(fx_open(&wrk, "workers", "workers=2,inline=0"), 0);
     run_data_tests(&wrk);
+    fx_close(&wrk);
+    PVT_EQ_INT(fx_open(&wrk, "one worker", "workers=1,inline=0"), 0);
+    printf("# aead key cache tests on engine \"%s\"\n", wrk.name);
+    run_aead_cache_tests(&wrk);
     fx_close(&wrk);
 
     test_out_of_order();

@@ -65,6 +65,8 @@ struct cpu_wctx {
     struct LZ4F_dctx_s *lz4_d;
     struct evp_md_ctx_st *md;
     struct evp_cipher_ctx_st *aead[2];  /* [0] aes-256-gcm, [1] chacha */
+    uint64_t aead_serial[2];            /* session whose key aead[i] holds,
+                                           0: none (cpu_aead()) */
     struct cpu_buf bounce_in, bounce_out, lz4_stage;
 };
 
@@ -89,6 +91,8 @@ void cpu_compress_trim(struct cpu_wctx *w);
 /* Sessions: an AEAD key, or a running digest. */
 struct pva_engine_session {
     uint8_t alg;
+    uint64_t serial;                    /* unique in the process, never 0:
+                                           a wctx's cached AEAD key */
     atomic_bool busy;                   /* a DIGEST of it is running */
     struct evp_md_ctx_st *md;           /* digest sessions */
     uint8_t key[VACCEL_AEAD_KEY_LEN];   /* AEAD sessions */

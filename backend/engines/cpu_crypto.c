@@ -5,14 +5,22 @@
  *
  * The algorithms are fetched once per engine (explicit fetch avoids a
  * provider lookup per operation).  Each execution context keeps one digest
- * context and one cipher context per AEAD algorithm; a job only re-keys
- * them (EVP_*Init_ex2 with a NULL algorithm keeps the provider context, so
+ * context and one cipher context per AEAD algorithm, re-initialised per job
+ * (EVP_*Init_ex2 with a NULL algorithm keeps the provider context, so
  * nothing is allocated per job).  Both EVP calls stream, so operands are
  * walked piece by piece with no bounce buffer.
  *
  * Sessions: an AEAD session holds its 32-byte key (wiped on destroy); a
  * digest session holds a running EVP_MD_CTX, fed by DIGEST requests with
  * VACCEL_DIGEST_F_MORE and finished (then reset) by one without it.
+ *
+ * AEAD key cache: expanding a key (AES key schedule and GHASH table) costs
+ * more than sealing 64 bytes, so a cipher context remembers which session's
+ * key it holds, by the session's serial (unique for the process's life, so
+ * a new session at a freed one's address never matches), and a job of that
+ * session sets only nonce and direction.  Any failed job forgets the key.
+ * The expanded key of a destroyed session stays in the contexts that used
+ * it until they are re-keyed or freed, as it did before the cache.
  */
 #include "config.h"
 
@@ -27,6 +35,9 @@
 
 /* EVP takes int lengths: feed at most this much per call. */
 #define CPU_EVP_CHUNK ((size_t)1 << 30)
+
+/* Session serials; 0 means "no key" in struct cpu_wctx.aead_serial. */
+static atomic_uint_fast64_t cpu_session_serials;
 
 int cpu_algs_init(struct cpu_algs *a)
 {
@@ -58,6 +69,7 @@ void cpu_crypto_wctx_fini(struct cpu_wctx *w)
     for (unsigned int i = 0; i < 2; i++) {
         EVP_CIPHER_CTX_free(w->aead[i]);
         w->aead[i] = NULL;
+        w->aead_serial[i] = 0;
     }
 }
 
@@ -73,6 +85,8 @@ static const EVP_MD *cpu_md(const struct cpu_algs *a, uint8_t alg)
 int cpu_session_init(const struct cpu_algs *a, struct pva_engine_session *s,
                      const uint8_t *key, size_t key_len)
 {
+    s->serial = atomic_fetch_add_explicit(&cpu_session_serials, 1,
+                                          memory_order_relaxed) + 1;
     if (VACCEL_ALG_IS_AEAD(s->alg)) {
         if (!key || key_len != VACCEL_AEAD_KEY_LEN)
             return -XEN_EINVAL;
@@ -199,13 +213,19 @@ int cpu_digest(struct cpu_wctx *w, struct pva_job *job)
  * AEAD
  */
 
+static unsigned int cpu_aead_index(uint8_t alg)
+{
+    return alg == VACCEL_ALG_AES_256_GCM ? 0 : 1;
+}
+
 /* The context for @alg, created (with its algorithm) on first use. */
 static EVP_CIPHER_CTX *cpu_aead_ctx(struct cpu_wctx *w, uint8_t alg)
 {
-    unsigned int i = alg == VACCEL_ALG_AES_256_GCM ? 0 : 1;
+    unsigned int i = cpu_aead_index(alg);
     EVP_CIPHER *c = i == 0 ? w->algs->aes_gcm : w->algs->chacha_poly;
 
     if (!w->aead[i]) {
+        w->aead_serial[i] = 0;
         w->aead[i] = EVP_CIPHER_CTX_new();
         if (!w->aead[i])
             return NULL;
@@ -332,6 +352,7 @@ int cpu_aead(struct cpu_wctx *w, struct pva_job *job)
     struct pva_engine_session *sess = job->session;
     bool enc = job->op == VACCEL_OP_AEAD_ENCRYPT;
     size_t aad = job->param.aead.aad_len, text;
+    uint64_t *cached;
     EVP_CIPHER_CTX *c;
     struct cpu_iter s;
     int rc;
@@ -349,15 +370,31 @@ int cpu_aead(struct cpu_wctx *w, struct pva_job *job)
     c = cpu_aead_ctx(w, sess->alg);
     if (!c)
         return -XEN_ENOMEM;
-    /* Same algorithm: only the key and nonce are (re)set. */
-    if (!EVP_CipherInit_ex2(c, NULL, sess->key, job->param.aead.nonce,
-                            enc, NULL))
-        return -XEN_EIO;
-
-    cpu_iter_init(&s, &job->src);
-    rc = cpu_aead_aad(c, &s, aad);
+    /*
+     * Same algorithm: set the nonce and direction, and the key unless the
+     * context already holds this session's.  OpenSSL 3's GCM and
+     * ChaCha20-Poly1305 take the direction from every init, and a nonce
+     * restarts the message (lengths, AAD, tag state) with or without a key.
+     */
+    cached = &w->aead_serial[cpu_aead_index(sess->alg)];
+    if (*cached == sess->serial) {
+        rc = EVP_CipherInit_ex2(c, NULL, NULL, job->param.aead.nonce, enc,
+                                NULL) ? 0 : -XEN_EIO;
+    } else {
+        *cached = 0;
+        rc = EVP_CipherInit_ex2(c, NULL, sess->key, job->param.aead.nonce,
+                                enc, NULL) ? 0 : -XEN_EIO;
+    }
+    if (!rc) {
+        *cached = sess->serial;
+        cpu_iter_init(&s, &job->src);
+        rc = cpu_aead_aad(c, &s, aad);
+    }
+    if (!rc)
+        rc = enc ? cpu_aead_encrypt(c, job, &s, text)
+                 : cpu_aead_decrypt(c, job, &s, text);
+    /* A failed job leaves the context mid-message: re-key the next one. */
     if (rc)
-        return rc;
-    return enc ? cpu_aead_encrypt(c, job, &s, text)
-               : cpu_aead_decrypt(c, job, &s, text);
+        *cached = 0;
+    return rc;
 }

@@ -86,7 +86,6 @@ static int blob_new(struct pvad_device *dev, uint64_t iova, uint64_t len,
                                .npages = (uint32_t)(len / VACCEL_PAGE_SIZE),
                                .blob_id = blob_id_alloc(dev),
                                .blob_bytes = bytes };
-    atomic_init(&b->users, 0);
     *out = b;
     return 0;
 }
@@ -135,7 +134,7 @@ static int range_switch(struct pvad_device *dev, struct pvad_region *old,
     int rc = 0;
 
     pthread_rwlock_wrlock(&dev->as_lock);
-    if (atomic_load_explicit(&old->users, memory_order_acquire))
+    if (pvad_region_in_use(old))
         rc = -XEN_EBUSY;
     if (!rc) {
         dma_unmap(dev, old);
@@ -190,7 +189,7 @@ int pvad_blob_destroy(struct pvad_device *dev, const vaccel_request_t *req)
     b = pvad_ioas_find_blob(&dev->ioas, req->handle);
     if (!b)
         rc = -XEN_ENOENT;
-    else if (atomic_load_explicit(&b->users, memory_order_acquire))
+    else if (pvad_region_in_use(b))
         rc = -XEN_EBUSY;
     else
         pvad_ioas_remove(&dev->ioas, b);
@@ -299,7 +298,7 @@ int pvad_blob_migrate(struct pvad_queue *q, const vaccel_request_t *req,
     r = pvad_ioas_find_exact(&dev->ioas, m->iova, m->len);
     if (!r || r->blob_id)
         return -XEN_ENOENT;
-    if (atomic_load_explicit(&r->users, memory_order_acquire))
+    if (pvad_region_in_use(r))
         return -XEN_EBUSY;
     /* At most max-region-pages / 8 octets: 1 KiB at the largest setting. */
     bitmap = malloc(((size_t)r->npages + 7) / 8);
@@ -365,7 +364,6 @@ static int readback_remap(struct pvad_device *dev, struct pvad_region *b,
     *r = (struct pvad_region){ .iova = b->iova, .len = b->len,
                                .writable = true, .addr = addr,
                                .npages = b->npages };
-    atomic_init(&r->users, 0);
     rc = range_switch(dev, b, r);
     if (rc) {
         free(r);
@@ -387,7 +385,7 @@ int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
     b = pvad_ioas_find_blob(&dev->ioas, req->handle);
     if (!b)
         return -XEN_ENOENT;
-    if (atomic_load_explicit(&b->users, memory_order_acquire))
+    if (pvad_region_in_use(b))
         return -XEN_EBUSY;
     npages = b->npages;
     if (remap) {

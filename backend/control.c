@@ -229,7 +229,7 @@ static int unmap_region(struct pvad_device *dev, const vaccel_request_t *req)
     r = pvad_ioas_find_exact(&dev->ioas, m->iova, m->len);
     if (!r || r->blob_id)
         rc = -XEN_ENOENT;     /* blobs go with BLOB_DESTROY */
-    else if (atomic_load_explicit(&r->users, memory_order_acquire))
+    else if (pvad_region_in_use(r))
         rc = -XEN_EBUSY;
     else
         pvad_ioas_remove(&dev->ioas, r);

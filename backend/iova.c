@@ -125,19 +125,39 @@ void pvad_pieces_copy_out(const struct pvad_pieces *pc, void *dst, size_t len)
     }
 }
 
-/* Pin the regions under the pieces (as_lock read-held). */
-void pvad_pieces_get(struct pvad_pieces *pc)
+/*
+ * Pin the regions under the pieces (as_lock read-held, so no unmap can
+ * look at the counts meanwhile).  One writer per slot: a load and a store.
+ */
+void pvad_pieces_get(struct pvad_pieces *pc, unsigned int qi)
 {
-    for (unsigned int i = 0; i < pc->n; i++)
-        atomic_fetch_add_explicit(&pc->reg[i]->users, 1, memory_order_relaxed);
+    for (unsigned int i = 0; i < pc->n; i++) {
+        _Atomic uint32_t *u = &pc->reg[i]->users[qi];
+
+        atomic_store_explicit(u, atomic_load_explicit(u, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
 }
 
-void pvad_pieces_put(struct pvad_pieces *pc)
+/* Release: the engine's use of the memory happens before an unmap sees 0. */
+void pvad_pieces_put(struct pvad_pieces *pc, unsigned int qi)
 {
-    for (unsigned int i = 0; i < pc->n; i++)
-        atomic_fetch_sub_explicit(&pc->reg[i]->users, 1, memory_order_release);
+    for (unsigned int i = 0; i < pc->n; i++) {
+        _Atomic uint32_t *u = &pc->reg[i]->users[qi];
+
+        atomic_store_explicit(u, atomic_load_explicit(u, memory_order_relaxed) - 1,
+                              memory_order_release);
+    }
     pc->n = 0;
     pc->len = 0;
+}
+
+bool pvad_region_in_use(const struct pvad_region *r)
+{
+    for (unsigned int i = 0; i < VACCEL_MAX_QUEUES; i++)
+        if (atomic_load_explicit(&r->users[i], memory_order_acquire))
+            return true;
+    return false;
 }
 
 struct pvad_region *pvad_ioas_find_exact(const struct pvad_ioas *as,

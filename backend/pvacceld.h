@@ -174,7 +174,12 @@ struct pvad_region {
     uint32_t blob_id;           /* 0: a region of granted pages */
     size_t blob_bytes;          /* blob: len rounded up to whole chunks */
     void *dma_handle;           /* the engine's */
-    _Atomic uint32_t users;     /* requests in flight using it */
+    /*
+     * Requests in flight using it, counted per queue: slot i is written
+     * only by queue i's thread, so pinning costs no locked instruction.
+     * Zero when the region is made; pvad_region_in_use() sums them.
+     */
+    _Atomic uint32_t users[VACCEL_MAX_QUEUES];
 };
 
 struct pvad_ioas {
@@ -217,8 +222,11 @@ int pvad_ioas_resolve(const struct pvad_ioas *as, uint64_t iova, uint64_t len,
                       struct pvad_fault *f);
 /* Copy @len bytes of resolved memory out (the copy the backend then uses). */
 void pvad_pieces_copy_out(const struct pvad_pieces *pc, void *dst, size_t len);
-void pvad_pieces_get(struct pvad_pieces *pc);
-void pvad_pieces_put(struct pvad_pieces *pc);
+/* Pin / unpin the regions under @pc for queue @qi (that queue's thread). */
+void pvad_pieces_get(struct pvad_pieces *pc, unsigned int qi);
+void pvad_pieces_put(struct pvad_pieces *pc, unsigned int qi);
+/* A request in flight on any queue uses @r (as_lock or ctl_lock held). */
+bool pvad_region_in_use(const struct pvad_region *r);
 
 struct pvad_region *pvad_ioas_find_exact(const struct pvad_ioas *as,
                                          uint64_t iova, uint64_t len);
@@ -282,6 +290,16 @@ struct pvad_qstats {
 };
 
 unsigned int pvad_stat_op_index(uint8_t op);
+/*
+ * Counters of a struct pvad_qstats have one writer, their queue's thread,
+ * so they are bumped with a plain load and store (no locked instruction
+ * per request); readers load them relaxed.
+ */
+static inline void pvad_stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
 void pvad_qstats_account(struct pvad_qstats *s, uint8_t op, int32_t status,
                          uint64_t in, uint64_t out, uint64_t lat_ns);
 
@@ -328,7 +346,10 @@ struct pvad_queue {
     int wake_fd;                /* eventfd: a completion while asleep */
     uint64_t now_ns;            /* the clock, read once per round */
 
+    pthread_t self;             /* the queue's thread, once it runs */
     _Atomic(struct pvad_job *) done_list; /* pushed by engine threads */
+    struct pvad_job *local_done; /* finished on our own thread: FIFO */
+    struct pvad_job *local_done_tail;
     atomic_bool sleeping;
     atomic_bool stop;           /* the main thread wants it to end */
     bool stopped;               /* protocol violation: consume no more */
@@ -336,11 +357,20 @@ struct pvad_queue {
     struct pva_engine_queue *eq;
     struct pvad_job *jobs;
     struct pvad_job *free_jobs;
-    struct pvad_job *deferred;  /* the engine said busy */
+    struct pvad_job *deferred;  /* the engine said busy: FIFO via next */
+    struct pvad_job *deferred_tail;
     unsigned int in_flight;
     unsigned int held;          /* of in_flight: waiting on a fault answer */
     uint64_t next_expiry_ns;
     unsigned int rsp_unpushed;
+    /*
+     * In-flight quota taken for the requests of this round but not yet
+     * used, and quota of finished requests not yet given back: both are
+     * settled with the budgets once per round and before responses are
+     * published, not once per request.
+     */
+    unsigned int in_flight_credit;
+    unsigned int in_flight_returned;
     struct vaccel_seg *sg_scratch;   /* [max_sg_entries], one list at a time */
     struct pva_iov *iov_store;  /* every job's pieces, then scratch */
     struct pvad_region **reg_store;

@@ -3,8 +3,9 @@
  * stats.c: per-device statistics and the admin socket.
  *
  * Each queue thread counts into its own struct pvad_qstats (relaxed
- * atomics, no sharing between queues); a reader sums the queues of a
- * device and the totals of its earlier connections.
+ * atomics with one writer, pvad_stat_add(), so no locked instruction per
+ * request); a reader sums the queues of a device and the totals of its
+ * earlier connections.
  *
  * The admin socket is <rundir>/pvacceld.sock (mode 0600).  A client writes
  * one line, "stats", and reads one JSON document back (docs/admin.md); the
@@ -35,21 +36,16 @@ unsigned int pvad_stat_op_index(uint8_t op)
     return PVAD_STAT_OPS - 1;     /* unknown codes share the last slot */
 }
 
-static void add(_Atomic uint64_t *c, uint64_t v)
-{
-    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
-}
-
 void pvad_qstats_account(struct pvad_qstats *s, uint8_t op, int32_t status,
                          uint64_t in, uint64_t out, uint64_t lat_ns)
 {
-    add(&s->ops[pvad_stat_op_index(op)], 1);
+    pvad_stat_add(&s->ops[pvad_stat_op_index(op)], 1);
     if (status < 0)
-        add(&s->errors[-status < PVAD_STAT_ERRNO ? -status : 0], 1);
-    add(&s->bytes_in, in);
-    add(&s->bytes_out, out);
-    add(&s->lat_count, 1);
-    add(&s->lat_sum_ns, lat_ns);
+        pvad_stat_add(&s->errors[-status < PVAD_STAT_ERRNO ? -status : 0], 1);
+    pvad_stat_add(&s->bytes_in, in);
+    pvad_stat_add(&s->bytes_out, out);
+    pvad_stat_add(&s->lat_count, 1);
+    pvad_stat_add(&s->lat_sum_ns, lat_ns);
     if (lat_ns > atomic_load_explicit(&s->lat_max_ns, memory_order_relaxed))
         atomic_store_explicit(&s->lat_max_ns, lat_ns, memory_order_relaxed);
 }
@@ -100,16 +96,16 @@ static uint64_t get(const _Atomic uint64_t *c)
 static void qstats_sum(struct pvad_qstats *sum, const struct pvad_qstats *s)
 {
     for (int i = 0; i < PVAD_STAT_OPS; i++)
-        add(&sum->ops[i], get(&s->ops[i]));
+        pvad_stat_add(&sum->ops[i], get(&s->ops[i]));
     for (int i = 0; i < PVAD_STAT_ERRNO; i++)
-        add(&sum->errors[i], get(&s->errors[i]));
-    add(&sum->bytes_in, get(&s->bytes_in));
-    add(&sum->bytes_out, get(&s->bytes_out));
-    add(&sum->lat_count, get(&s->lat_count));
-    add(&sum->lat_sum_ns, get(&s->lat_sum_ns));
-    add(&sum->notifies, get(&s->notifies));
-    add(&sum->wakeups, get(&s->wakeups));
-    add(&sum->batches, get(&s->batches));
+        pvad_stat_add(&sum->errors[i], get(&s->errors[i]));
+    pvad_stat_add(&sum->bytes_in, get(&s->bytes_in));
+    pvad_stat_add(&sum->bytes_out, get(&s->bytes_out));
+    pvad_stat_add(&sum->lat_count, get(&s->lat_count));
+    pvad_stat_add(&sum->lat_sum_ns, get(&s->lat_sum_ns));
+    pvad_stat_add(&sum->notifies, get(&s->notifies));
+    pvad_stat_add(&sum->wakeups, get(&s->wakeups));
+    pvad_stat_add(&sum->batches, get(&s->batches));
     if (get(&s->lat_max_ns) > get(&sum->lat_max_ns))
         atomic_store(&sum->lat_max_ns, get(&s->lat_max_ns));
 }

@@ -332,6 +332,12 @@ struct pvad_job {
     struct pvad_fault fault;    /* for a final -XEN_EFAULT */
 };
 
+/* Jobs in order, linked through next. */
+struct pvad_job_fifo {
+    struct pvad_job *head;
+    struct pvad_job *tail;
+};
+
 struct pvad_queue {
     struct pvad_device *dev;
     unsigned int index;
@@ -348,8 +354,7 @@ struct pvad_queue {
 
     pthread_t self;             /* the queue's thread, once it runs */
     _Atomic(struct pvad_job *) done_list; /* pushed by engine threads */
-    struct pvad_job *local_done; /* finished on our own thread: FIFO */
-    struct pvad_job *local_done_tail;
+    struct pvad_job_fifo local_done; /* finished on our own thread */
     atomic_bool sleeping;
     atomic_bool stop;           /* the main thread wants it to end */
     bool stopped;               /* protocol violation: consume no more */
@@ -357,8 +362,7 @@ struct pvad_queue {
     struct pva_engine_queue *eq;
     struct pvad_job *jobs;
     struct pvad_job *free_jobs;
-    struct pvad_job *deferred;  /* the engine said busy: FIFO via next */
-    struct pvad_job *deferred_tail;
+    struct pvad_job_fifo deferred; /* the engine said busy */
     unsigned int in_flight;
     unsigned int held;          /* of in_flight: waiting on a fault answer */
     uint64_t next_expiry_ns;

@@ -389,6 +389,16 @@ static void fill_job(struct pvad_job *job, const vaccel_request_t *req)
 
 /* --------------------------------------------------------- completion */
 
+static void fifo_push(struct pvad_job_fifo *f, struct pvad_job *job)
+{
+    job->next = NULL;
+    if (f->head)
+        f->tail->next = job;
+    else
+        f->head = job;
+    f->tail = job;
+}
+
 /*
  * Hand @job to its queue's thread; wake it only if it sleeps.  Any thread.
  * A job finished on the queue's own thread (an inline engine job, a fault
@@ -400,12 +410,7 @@ void pvad_queue_push_done(struct pvad_queue *q, struct pvad_job *job)
     struct pvad_job *head;
 
     if (pthread_equal(pthread_self(), q->self)) {
-        job->next = NULL;
-        if (q->local_done)
-            q->local_done_tail->next = job;
-        else
-            q->local_done = job;
-        q->local_done_tail = job;
+        fifo_push(&q->local_done, job);
         return;
     }
     head = atomic_load_explicit(&q->done_list, memory_order_relaxed);
@@ -494,11 +499,11 @@ static unsigned int reap(struct pvad_queue *q)
     unsigned int n = 0;
 
     /* Finishing may complete more jobs locally (a retried fault): loop. */
-    while (q->local_done ||
+    while (q->local_done.head ||
            atomic_load_explicit(&q->done_list, memory_order_relaxed)) {
-        struct pvad_job *fifo = q->local_done, *list;
+        struct pvad_job *fifo = q->local_done.head, *list;
 
-        q->local_done = NULL;
+        q->local_done.head = NULL;
         n += finish_list(q, fifo);
         list = atomic_exchange_explicit(&q->done_list, NULL,
                                         memory_order_acquire);
@@ -522,16 +527,6 @@ static unsigned int reap(struct pvad_queue *q)
  * wait in q->deferred, oldest first, and are submitted again each round;
  * while any waits, later jobs queue behind it and no request is consumed.
  */
-static void defer_job(struct pvad_queue *q, struct pvad_job *job)
-{
-    job->next = NULL;
-    if (q->deferred)
-        q->deferred_tail->next = job;
-    else
-        q->deferred = job;
-    q->deferred_tail = job;
-}
-
 /* False if the engine is busy; any other refusal completes the job. */
 static bool submit(struct pvad_queue *q, struct pvad_job *job)
 {
@@ -551,15 +546,15 @@ static unsigned int submit_deferred(struct pvad_queue *q)
 {
     unsigned int n = 0;
 
-    while (q->deferred) {
-        struct pvad_job *job = q->deferred;
+    while (q->deferred.head) {
+        struct pvad_job *job = q->deferred.head;
 
-        q->deferred = job->next;
+        q->deferred.head = job->next;
         if (!submit(q, job)) {
-            job->next = q->deferred;
-            if (!q->deferred)
-                q->deferred_tail = job;
-            q->deferred = job;
+            job->next = q->deferred.head;    /* back in front */
+            if (!q->deferred.head)
+                q->deferred.tail = job;
+            q->deferred.head = job;
             break;
         }
         n++;
@@ -574,8 +569,8 @@ void pvad_job_start(struct pvad_queue *q, struct pvad_job *job)
     fill_job(job, &job->req);
     job->job.done = job_done;
     job->job.opaque = job;
-    if (q->deferred || !submit(q, job))
-        defer_job(q, job);
+    if (q->deferred.head || !submit(q, job))
+        fifo_push(&q->deferred, job);
 }
 
 /*
@@ -745,7 +740,7 @@ static unsigned int consume(struct pvad_queue *q)
 {
     unsigned int budget = q->dev->d->cfg.batch, n = 0;
 
-    while (n < budget && !q->deferred && !q->stopped) {
+    while (n < budget && !q->deferred.head && !q->stopped) {
         RING_IDX prod = *(volatile RING_IDX *)&q->ring.sring->req_prod;
         unsigned int step = budget - n, done;
 
@@ -799,7 +794,7 @@ static int sleep_timeout_ms(const struct pvad_queue *q)
 {
     uint64_t now;
 
-    if (q->deferred)
+    if (q->deferred.head)
         return 1;
     if (!q->held)
         return -1;
@@ -818,13 +813,13 @@ static void sleep_until_work(struct pvad_queue *q, bool stopping)
     int more = 0;
 
     /* With a deferred job, pending requests wait for the engine, not us. */
-    if (!q->stopped && !stopping && !q->deferred) {
+    if (!q->stopped && !stopping && !q->deferred.head) {
         RING_FINAL_CHECK_FOR_REQUESTS(&q->ring, more);
         if (more)
             return;
     }
     atomic_store(&q->sleeping, true);
-    if (q->local_done || atomic_load(&q->done_list) ||
+    if (q->local_done.head || atomic_load(&q->done_list) ||
         atomic_load(&q->stop) != stopping) {
         atomic_store(&q->sleeping, false);
         return;
@@ -855,7 +850,7 @@ static void *queue_main(void *arg)
             continue;
         }
         /* Orderly end: nothing consumed is left unanswered. */
-        if (stopping && !q->in_flight && !q->deferred)
+        if (stopping && !q->in_flight && !q->deferred.head)
             break;
         /* round_once() read the clock: the spin needs no read of its own. */
         if (!spin_until)
@@ -879,7 +874,7 @@ int pvad_queue_start(struct pvad_queue *q)
     if (q->wake_fd < 0)
         return -errno;
     atomic_init(&q->done_list, NULL);
-    q->local_done = NULL;
+    q->local_done.head = NULL;
     atomic_init(&q->sleeping, false);
     atomic_init(&q->stop, false);
     rc = pthread_create(&q->thread, NULL, queue_main, q);

@@ -1,11 +1,13 @@
 #!/bin/sh
-# bench-report.sh RESULTS.jsonl OUTDIR NCPU: the table, the ratios and the
-# targets of the benchmark (docs/performance.md) from the JSON lines of
-# tools/pvaccel-bench.sh; writes OUTDIR/throughput.dat for bench-plot.gp.
+# bench-report.sh RESULTS.jsonl OUTDIR NCPU [REPEATS.jsonl]: the table, the
+# ratios and the targets of the benchmark (docs/performance.md) from the
+# JSON lines of tools/pvaccel-bench.sh; writes OUTDIR/throughput.dat for
+# bench-plot.gp.  REPEATS holds the ratio targets' pairs measured again,
+# each line tagged "rep": those targets are judged on the median ratio.
 set -eu
-res=$1 out=$2 ncpu=$3
+res=$1 out=$2 ncpu=$3 reps=${4:-/dev/null}
 
-awk -v dat="$out/throughput.dat" -v ncpu="$ncpu" '
+awk -v dat="$out/throughput.dat" -v ncpu="$ncpu" -v repfile="$reps" '
 function field(name,   re) {
     re = "\"" name "\":(\"[^\"]*\"|[-0-9.]+)"
     if (!match($0, re))
@@ -26,6 +28,25 @@ function hsize(s) {
     return s
 }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+# The median of v[1..n] (sorts v).
+function median(v, n,   i, j, t) {
+    for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+# Per repetition, ops of path A over ops of path B into v; returns how many.
+function rep_ratios(v, pa, ka, ca, pb, kb, cb,   r, c) {
+    c = 0
+    for (r = 1; r <= nrep; r++)
+        if (rops[pa, ka, ca, r] > 0 && rops[pb, kb, cb, r] > 0)
+            v[++c] = rops[pa, ka, ca, r] / rops[pb, kb, cb, r]
+    return c
+}
+function rep_list(v, c,   i, s) {
+    s = ""
+    for (i = 1; i <= c; i++) s = s sprintf("%s%.2f", i > 1 ? " " : "", v[i])
+    return s
+}
 {
     path = field("path"); op = field("op"); size = field("size")
     key = op ":" size
@@ -38,6 +59,12 @@ function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.
         cfg = field("guests")
     else
         cfg = ""
+    if (FILENAME == repfile) {
+        r = field("rep") + 0
+        rops[path, key, cfg, r] = field("ops_s") + 0
+        if (r > nrep) nrep = r
+        next
+    }
     # + 0: numbers, so that comparisons below are numeric.
     ops[path, key, cfg] = field("ops_s") + 0
     if (path != "pvaccel-guests") {
@@ -102,18 +129,33 @@ END {
         k = big[j] ":1048576"
         if (ops["native", k, ""] == "") continue
         r = ops["pvaccel", k, "poll1"] / ops["native", k, ""]
-        printf "  1 MiB %-12s pvaccel/native %.3f (poll d1), %.3f (block d1): %s\n",
-            big[j], r, ops["pvaccel", k, "block1"] / ops["native", k, ""],
-            (r >= 0.97 ? "met" : "MISSED")
+        printf "  1 MiB %-12s pvaccel/native %.3f (poll d1), %.3f (block d1)",
+            big[j], r, ops["pvaccel", k, "block1"] / ops["native", k, ""]
+        delete rv
+        c = rep_ratios(rv, "pvaccel", k, "poll1", "native", k, "")
+        if (c) {
+            printf "; poll d1 again, %d interleaved pairs: %s, median", c, rep_list(rv, c)
+            r = median(rv, c)
+            printf " %.3f", r
+        }
+        printf ": %s\n", (r >= 0.97 ? "met" : "MISSED")
     }
     split("nop:0 crc32c:64", tiny, " ")
     for (j = 1; j <= 2; j++) {
         k = tiny[j]
         if (ops["pvaccel", k, "poll64"] == "") continue
-        v = ops["pvaccel", k, "poll64"]; lim = ops["shm-ring", "nop:0", 64]
-        printf "  %-10s poll depth 64: %s ops/s (>= 3M: %s), %.0f%% of the raw ring (>= 50%%: %s)\n",
-            k, human(v), (v >= 3e6 ? "met" : "MISSED"), 100 * v / lim,
-            (v >= lim / 2 ? "met" : "MISSED")
+        x = ops["pvaccel", k, "poll64"]; lim = ops["shm-ring", "nop:0", 64]
+        share = x / lim
+        printf "  %-10s poll depth 64: %s ops/s (>= 3M: %s), %.0f%% of the raw ring",
+            k, human(x), (x >= 3e6 ? "met" : "MISSED"), 100 * share
+        delete rv
+        c = rep_ratios(rv, "pvaccel", k, "poll64", "shm-ring", "nop:0", 64)
+        if (c) {
+            printf "; again, %d interleaved pairs: %s, median", c, rep_list(rv, c)
+            share = median(rv, c)
+            printf " %.0f%%", 100 * share
+        }
+        printf " (>= 50%%: %s)\n", (share >= 0.5 ? "met" : "MISSED")
     }
     if (p50["pvaccel", "nop:0", "poll1"] != "") {
         a = p50["pvaccel", "nop:0", "poll1"]; r = p50["shm-ring", "nop:0", 1]
@@ -146,4 +188,4 @@ END {
         printf "  4 guests %-12s %s: aggregate %.2fx one guest (>= 1.8x: %s)\n",
             kk[1], hsize(kk[2]), ops[key] / one, (ops[key] / one >= 1.8 ? "met" : "MISSED")
     }
-}' "$res"
+}' "$res" "$reps"

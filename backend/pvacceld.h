@@ -368,10 +368,10 @@ struct pvad_queue {
     uint64_t next_expiry_ns;
     unsigned int rsp_unpushed;
     /*
-     * In-flight quota taken for the requests of this round but not yet
-     * used, and quota of finished requests not yet given back: both are
-     * settled with the budgets once per round and before responses are
-     * published, not once per request.
+     * In-flight quota reserved for the valid data requests of a step but
+     * not yet used (returned at the end of the step), and quota of
+     * finished requests not yet given back (returned before responses are
+     * published): settled in bulk, not once per request (queue.c).
      */
     unsigned int in_flight_credit;
     unsigned int in_flight_returned;

@@ -36,14 +36,14 @@ void pvad_offer_from_caps(struct pvad_offer *o,
     memcpy(o->level_max, caps->level_max, sizeof(o->level_max));
 }
 
-static bool all_zero(const void *p, size_t len)
-{
-    const uint8_t *b = p;
+/* A field of a request is never longer than the request.  memcmp against
+ * zeros compiles to a few wide loads, where a byte loop costs a branch per
+ * octet. */
+static const uint8_t zeros[sizeof(vaccel_request_t)];
 
-    for (size_t i = 0; i < len; i++)
-        if (b[i])
-            return false;
-    return true;
+static inline bool all_zero(const void *p, size_t len)
+{
+    return memcmp(p, zeros, len) == 0;
 }
 
 #define ZERO(field) all_zero(&(field), sizeof(field))

@@ -94,9 +94,13 @@ static size_t lz4_frame(LZ4F_cctx *c, const uint8_t *src, size_t n,
     LZ4F_preferences_t p;
     size_t o, r;
 
+    /* The engine's frame (cpu_compress.c): in any other mode liblz4 1.9.4
+     * reallocates its block buffer for every frame. */
     memset(&p, 0, sizeof(p));
     p.frameInfo.blockSizeID = LZ4F_max256KB;
+    p.frameInfo.blockMode = LZ4F_blockIndependent;
     p.frameInfo.contentSize = n;
+    p.autoFlush = 1;
     o = LZ4F_compressBegin(c, dst, cap, &p);
     if (LZ4F_isError(o))
         return 0;

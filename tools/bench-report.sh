@@ -2,8 +2,9 @@
 # bench-report.sh RESULTS.jsonl OUTDIR NCPU [REPEATS.jsonl]: the table, the
 # ratios and the targets of the benchmark (docs/performance.md) from the
 # JSON lines of tools/pvaccel-bench.sh; writes OUTDIR/throughput.dat for
-# bench-plot.gp.  REPEATS holds the ratio targets' pairs measured again,
-# each line tagged "rep": those targets are judged on the median ratio.
+# bench-plot.gp.  REPEATS holds the ratio targets' pairs measured again
+# in short windows, each line tagged "rep": those targets are judged on
+# the median ratio of the pairs.
 set -eu
 res=$1 out=$2 ncpu=$3 reps=${4:-/dev/null}
 
@@ -42,10 +43,11 @@ function rep_ratios(v, pa, ka, ca, pb, kb, cb,   r, c) {
             v[++c] = rops[pa, ka, ca, r] / rops[pb, kb, cb, r]
     return c
 }
-function rep_list(v, c,   i, s) {
-    s = ""
-    for (i = 1; i <= c; i++) s = s sprintf("%s%.2f", i > 1 ? " " : "", v[i])
-    return s
+# "from MIN to MAX" of v[1..c].
+function rep_range(v, c,   i, lo, hi) {
+    lo = hi = v[1]
+    for (i = 2; i <= c; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
+    return sprintf("from %.2f to %.2f", lo, hi)
 }
 {
     path = field("path"); op = field("op"); size = field("size")
@@ -134,7 +136,7 @@ END {
         delete rv
         c = rep_ratios(rv, "pvaccel", k, "poll1", "native", k, "")
         if (c) {
-            printf "; poll d1 again, %d interleaved pairs: %s, median", c, rep_list(rv, c)
+            printf "; poll d1 again, %d short pairs %s, median", c, rep_range(rv, c)
             r = median(rv, c)
             printf " %.3f", r
         }
@@ -151,7 +153,7 @@ END {
         delete rv
         c = rep_ratios(rv, "pvaccel", k, "poll64", "shm-ring", "nop:0", 64)
         if (c) {
-            printf "; again, %d interleaved pairs: %s, median", c, rep_list(rv, c)
+            printf "; again, %d short pairs %s, median", c, rep_range(rv, c)
             share = median(rv, c)
             printf " %.0f%%", 100 * share
         }
@@ -185,7 +187,14 @@ END {
         if (kp[1] != "pvaccel-guests" || kp[3] != 4 || ops[key] == "") continue
         one = ops["pvaccel-guests", kp[2], 1]
         split(kp[2], kk, ":")
-        printf "  4 guests %-12s %s: aggregate %.2fx one guest (>= 1.8x: %s)\n",
-            kk[1], hsize(kk[2]), ops[key] / one, (ops[key] / one >= 1.8 ? "met" : "MISSED")
+        r = ops[key] / one
+        printf "  4 guests %-12s %s: aggregate %.2fx one guest", kk[1], hsize(kk[2]), r
+        delete rv
+        c = rep_ratios(rv, "pvaccel-guests", kp[2], 4, "pvaccel-guests", kp[2], 1)
+        if (c) {
+            r = median(rv, c)
+            printf "; again, %d short pairs %s, median %.2fx", c, rep_range(rv, c), r
+        }
+        printf " (>= 1.8x: %s)\n", (r >= 1.8 ? "met" : "MISSED")
     }
 }' "$res" "$reps"

@@ -11,11 +11,11 @@
 # b/c, the targets of the benchmark issue, allocations and syscalls per
 # request in polling mode, and the backend's memory per device and queue.
 # The pairs the ratio targets compare (1 MiB against native, depth 64
-# against the raw ring) are measured again REPEAT times (default 15) in
-# short windows (--pair-time, default 0.2 s), the two sides back to back
-# in alternating order, and judged on the median ratio: this VM's speed
-# changes from one second to the next.  Figures only: nothing here passes
-# or fails on speed.
+# against the raw ring, four guests against one) are measured again
+# REPEAT times (default 15) in short windows (--pair-time, default
+# 0.2 s), the two sides back to back in alternating order, and judged on
+# the median ratio: this VM's speed changes from one second to the next.
+# Figures only: nothing here passes or fails on speed.
 #
 #   tools/pvaccel-bench.sh [--builddir DIR] [--out DIR] [--quick]
 #                          [--time SECONDS] [--repeat N] [--pair-time S]

@@ -22,7 +22,6 @@
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +87,8 @@ static int create_locked(struct pva_queue *q, void *arg)
     uint64_t value = 0;
     int rc;
 
-    req.u.blob_create.iova = htole64(b->iova);
-    req.u.blob_create.len = htole64(b->len);
+    req.u.blob_create.iova = b->iova;
+    req.u.blob_create.len = b->len;
     rc = fe_queue_control(q, &req, &value);
     if (rc == 0)
         rc = blob_reply_id(value, &b->id);
@@ -140,7 +139,7 @@ static int destroy_locked(struct pva_queue *q, void *arg)
     int rc = 0;
 
     if (blob_current(q, b)) {
-        req.handle = htole32(b->id);
+        req.handle = b->id;
         rc = fe_queue_control(q, &req, NULL);
     }
     /* Lost with a connection: the backend has freed it already. */
@@ -191,9 +190,9 @@ static int migrate_locked(struct pva_queue *q, void *arg)
         memcpy(dev->scratch->addr, a->dirty, bm_len);
     else
         memset(dev->scratch->addr, 0xff, bm_len);
-    req.u.blob_migrate.iova = htole64(a->r->iova);
-    req.u.blob_migrate.len = htole64(a->r->len);
-    req.u.blob_migrate.bitmap_iova = htole64(dev->scratch->iova);
+    req.u.blob_migrate.iova = a->r->iova;
+    req.u.blob_migrate.len = a->r->len;
+    req.u.blob_migrate.bitmap_iova = dev->scratch->iova;
     rc = fe_queue_control(q, &req, &value);
     memset(dev->scratch->addr, 0, bm_len);
     if (rc == 0)
@@ -269,9 +268,9 @@ static int readback_locked(struct pva_queue *q, void *arg)
         return rc;
     }
     fe_pagedir_fill(dir, ndir, dir_refs, a->dst->refs, npages);
-    req.flags = htole16(a->remap ? VACCEL_READBACK_F_REMAP : 0);
-    req.handle = htole32(a->b->id);
-    req.u.blob_readback.gref_dir = htole32(dir_refs[0]);
+    req.flags = a->remap ? VACCEL_READBACK_F_REMAP : 0;
+    req.handle = a->b->id;
+    req.u.blob_readback.gref_dir = dir_refs[0];
     rc = fe_queue_control(q, &req, NULL);
     fe_unshare(dev, dir, ndir);
     free(dir_refs);

@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -34,8 +33,8 @@ int pva_fault_respond(struct pva_queue *q, const struct pva_event *ev,
         status > 0 || status < -4095)
         return -EINVAL;
     /* Linux errno values are Xen's (xen/errno.h) on x86 and Arm. */
-    req.u.fault_response.fault_id = htole32(ev->fault_id);
-    req.u.fault_response.status = (int32_t)htole32((uint32_t)status);
+    req.u.fault_response.fault_id = ev->fault_id;
+    req.u.fault_response.status = status;
     pthread_mutex_lock(&dev->ctl_lock);
     fe_queue_sync_conn(q);
     if (!q->ring || q->ring->conn != ev->conn ||

@@ -43,10 +43,10 @@ int fe_region_register(struct pva_dev *dev, struct pva_region *r,
         return rc;
     }
     fe_pagedir_fill(dir, ndir, dir_refs, r->refs, r->npages);
-    req.flags = htole16(r->writable ? VACCEL_MAP_F_WRITE : 0);
-    req.u.map_region.iova = htole64(r->iova);
-    req.u.map_region.len = htole64(r->len);
-    req.u.map_region.gref_dir = htole32(dir_refs[0]);
+    req.flags = r->writable ? VACCEL_MAP_F_WRITE : 0;
+    req.u.map_region.iova = r->iova;
+    req.u.map_region.len = r->len;
+    req.u.map_region.gref_dir = dir_refs[0];
     rc = q ? fe_queue_control(q, &req, &mapped)
            : fe_ring_control(dev, ring, &req, &mapped);
     fe_unshare(dev, dir, ndir);
@@ -206,8 +206,8 @@ static int unregister(struct pva_queue *q, void *arg)
     vaccel_request_t req = { .op = VACCEL_OP_UNMAP_REGION };
     int rc;
 
-    req.u.unmap_region.iova = htole64(r->iova);
-    req.u.unmap_region.len = htole64(r->len);
+    req.u.unmap_region.iova = r->iova;
+    req.u.unmap_region.len = r->len;
     rc = fe_queue_control(q, &req, NULL);
     /* Lost with the connection: the backend has dropped it anyway. */
     if (rc == 0 || rc == -ENOTCONN) {

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -21,7 +20,7 @@ uint32_t fe_pagedir_pages(uint32_t npages)
 /*
  * Fill @ndir directory pages at @dir: each names the next directory page
  * (0 ends the chain) and up to VACCEL_DIR_GREFS_PER_PAGE region grants,
- * little-endian.  Unused entries of the last page stay 0.
+ * in native byte order (accelif.h).  Unused entries of the last page stay 0.
  */
 int fe_pagedir_fill(void *dir, uint32_t ndir, const grant_ref_t *dir_refs,
                     const grant_ref_t *refs, uint32_t npages)
@@ -34,10 +33,10 @@ int fe_pagedir_fill(void *dir, uint32_t ndir, const grant_ref_t *dir_refs,
     for (uint32_t i = 0; i < npages; i++) {
         uint32_t page = (uint32_t)(i / VACCEL_DIR_GREFS_PER_PAGE);
 
-        d[page].gref[i % VACCEL_DIR_GREFS_PER_PAGE] = htole32(refs[i]);
+        d[page].gref[i % VACCEL_DIR_GREFS_PER_PAGE] = refs[i];
     }
     for (uint32_t p = 0; p + 1 < ndir; p++)
-        d[p].gref_dir_next_page = htole32(dir_refs[p + 1]);
+        d[p].gref_dir_next_page = dir_refs[p + 1];
     return 0;
 }
 

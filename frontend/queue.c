@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -149,7 +148,7 @@ static int session_check(struct pva_session *ss, const struct pva_sqe *sqe)
     return 0;
 }
 
-/* Fill the wire request for a data operation (little-endian fields). */
+/* Fill the wire request for a data operation (native-order fields). */
 static int build_request(struct pva_queue *q, struct fe_slot *s,
                          vaccel_request_t *req)
 {
@@ -159,41 +158,41 @@ static int build_request(struct pva_queue *q, struct fe_slot *s,
 
     if (s->raw) {
         *req = q->raw[slot_index(q, s)];
-        req->id = htole64(id);
+        req->id = id;
         return 0;
     }
     memset(req, 0, sizeof(*req));
-    req->id = htole64(id);
+    req->id = id;
     req->op = sqe->op;
     req->alg = sqe->alg;
-    req->flags = htole16(sqe->flags);
+    req->flags = sqe->flags;
     if (sqe->session) {
         rc = session_check(sqe->session, sqe);
         if (rc < 0)
             return rc;
-        req->handle = htole32(atomic_load_explicit(&sqe->session->id,
-                                                   memory_order_relaxed));
+        req->handle = atomic_load_explicit(&sqe->session->id,
+                                           memory_order_relaxed);
     }
     if (sqe->op == PVA_OP_NOP)
         return 0;
-    req->u.data.src.iova = htole64(sqe->src.iova);
-    req->u.data.src.len = htole64(sqe->src.len);
-    req->u.data.dst.iova = htole64(sqe->dst.iova);
-    req->u.data.dst.len = htole64(sqe->dst.len);
+    req->u.data.src.iova = sqe->src.iova;
+    req->u.data.src.len = sqe->src.len;
+    req->u.data.dst.iova = sqe->dst.iova;
+    req->u.data.dst.len = sqe->dst.len;
     switch (sqe->op) {
     case PVA_OP_COMPRESS:
-        req->u.compress.level = (int32_t)htole32((uint32_t)sqe->p.level);
+        req->u.compress.level = sqe->p.level;
         break;
     case PVA_OP_AEAD_ENCRYPT:
     case PVA_OP_AEAD_DECRYPT:
         memcpy(req->u.aead.nonce, sqe->p.aead.nonce, VACCEL_AEAD_NONCE_LEN);
-        req->u.aead.aad_len = htole32(sqe->p.aead.aad_len);
+        req->u.aead.aad_len = sqe->p.aead.aad_len;
         break;
     case PVA_OP_FILL:
-        req->u.fill.pattern = htole64(sqe->p.pattern);
+        req->u.fill.pattern = sqe->p.pattern;
         break;
     case PVA_OP_CRC32C:
-        req->u.crc32c.seed = htole32(sqe->p.seed);
+        req->u.crc32c.seed = sqe->p.seed;
         break;
     default:
         break;
@@ -254,7 +253,7 @@ int pva_submit(struct pva_queue *q)
 
 static void complete_rsp(struct pva_queue *q, const vaccel_response_t *rsp)
 {
-    uint64_t id = le64toh(rsp->id);
+    uint64_t id = rsp->id;
     unsigned int idx = id & 0xffff;
     struct fe_slot *s;
 
@@ -266,13 +265,13 @@ static void complete_rsp(struct pva_queue *q, const vaccel_response_t *rsp)
         return;
     s->cqe = (struct pva_cqe){
         .user_data = s->sqe.user_data,
-        .res = fe_errno_from_status((int32_t)le32toh((uint32_t)rsp->status)),
+        .res = fe_errno_from_status(rsp->status),
         .op = rsp->op,
         .fault_access = rsp->fault_access,
-        .len = le64toh(rsp->len),
-        .value = le64toh(rsp->value),
-        .aux = le64toh(rsp->aux),
-        .fault_iova = le64toh(rsp->fault_iova),
+        .len = rsp->len,
+        .value = rsp->value,
+        .aux = rsp->aux,
+        .fault_iova = rsp->fault_iova,
     };
     q->inflight--;
     slot_finish(q, s);
@@ -562,6 +561,6 @@ int fe_ring_control(struct pva_dev *dev, struct fe_ring *r,
     memcpy(&rsp, RING_GET_RESPONSE(&r->fr, r->fr.rsp_cons), sizeof(rsp));
     r->fr.rsp_cons++;
     if (value)
-        *value = le64toh(rsp.value);
-    return fe_errno_from_status((int32_t)le32toh((uint32_t)rsp.status));
+        *value = rsp.value;
+    return fe_errno_from_status(rsp.status);
 }

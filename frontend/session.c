@@ -30,8 +30,8 @@ int fe_session_register(struct pva_dev *dev, struct pva_session *s,
 
     if (s->has_key) {
         memcpy(dev->scratch->addr, s->key, sizeof(s->key));
-        req.u.session_create.key.iova = htole64(dev->scratch->iova);
-        req.u.session_create.key.len = htole64(sizeof(s->key));
+        req.u.session_create.key.iova = dev->scratch->iova;
+        req.u.session_create.key.len = sizeof(s->key);
     }
     rc = q ? fe_queue_control(q, &req, &id) : fe_ring_control(dev, ring, &req, &id);
     if (s->has_key)
@@ -107,7 +107,7 @@ static int destroy_locked(struct pva_queue *q, void *arg)
     vaccel_request_t req = { .op = VACCEL_OP_SESSION_DESTROY };
     int rc;
 
-    req.handle = htole32(atomic_load(&s->id));
+    req.handle = atomic_load(&s->id);
     rc = fe_queue_control(q, &req, NULL);
     if (rc == 0 || rc == -ENOTCONN) {
         unlist(q->dev, s);

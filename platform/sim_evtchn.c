@@ -29,6 +29,10 @@
 #include "platform/sim.h"
 #include "sim/client.h"
 
+/* Remote domids go to the daemon as they are, DOMID_SELF included. */
+_Static_assert(PVA_DOMID_SELF == SIM_DOMID_SELF,
+               "the platform and the sim protocol agree on DOMID_SELF");
+
 struct evtchn_port {
     int fd;          /* our pending bit; -1: not bound by this handle */
     int peer_fd;     /* where notify() writes; -1: dropped (unbound) */

@@ -33,7 +33,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "platform/platform.h"
 #include "sim/simd.h"
 
 enum port_state {
@@ -178,7 +177,7 @@ static int own_port(struct sim_conn *c, const struct sim_req *req,
 
 static uint16_t domid_resolve(const struct sim_conn *c, uint16_t domid)
 {
-    return domid == PVA_DOMID_SELF ? c->dom->domid : domid;
+    return domid == SIM_DOMID_SELF ? c->dom->domid : domid;
 }
 
 /*

@@ -30,7 +30,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "platform/platform.h"
 #include "sim/simd.h"
 
 #define GNT_PAGE_SIZE 4096u

@@ -217,9 +217,16 @@ struct sim_evtchn_open_rsp {
     uint32_t gen_size; /* bytes of the generation page mapping */
 };
 
+/*
+ * The caller's own domain, as a remote domid: Xen's DOMID_SELF (xen/xen.h).
+ * The sim platform passes the platform layer's PVA_DOMID_SELF through
+ * unchanged, so the two must be equal (platform/sim_evtchn.c checks).
+ */
+#define SIM_DOMID_SELF 0x7ff0u
+
 /* SIM_EVTCHN_BIND_UNBOUND: reply sim_evtchn_bind_rsp, fd[0] = eventfd. */
 struct sim_evtchn_unbound_req {
-    uint16_t remote;   /* PVA_DOMID_SELF allowed (loopback) */
+    uint16_t remote;   /* SIM_DOMID_SELF allowed (loopback) */
     uint16_t pad;
 };
 

@@ -868,10 +868,6 @@
  * its own memory, before validating and using it; the list must be readable
  * memory of the I/O address space (it faults like data does).
  *
- * All multi-octet fields in rings, scatter lists, page directories and
- * dirty bitmaps are little-endian (the byte order of every Xen
- * architecture).
- *
  * Resolution before execution: the backend resolves every operand (and
  * reads every scatter list) of a request before the operation has any
  * effect.  A fault, a permission or a limit error is therefore always
@@ -945,6 +941,19 @@
  * 4-byte aligned inside structures, which changes the structures' alignment
  * but, with every 64-bit field already at a multiple of 8, not a single
  * offset or size; the static assertions below check this on every build.)
+ *
+ * Byte order.  Every multi-octet field in shared memory is in the native
+ * byte order of the ABI the frontend and backend share, as the indices of
+ * xen/io/ring.h and the fields of blkif and netif are: the request and
+ * event rings (headers and slots), scatter lists, page directories and
+ * any other structure this header places in memory both sides see.  Both
+ * sides read and write them as plain integers; neither converts.  On every
+ * architecture Xen supports (x86, Arm, RISC-V and little-endian PowerPC)
+ * that order is little-endian.  What this header defines octet by octet
+ * has no byte order and is the same on every ABI: the dirty bitmap of
+ * BLOB_MIGRATE, AEAD keys, nonces and tags, and the data of operands.
+ * Where an integer field is spread over data octets (FILL's pattern), the
+ * operation says which octet comes from which bits.
  *
  * Request, common header (all operations):
  *
@@ -1090,8 +1099,9 @@ typedef struct vaccel_seg vaccel_seg_t;
  *   24  8  len          its length, exactly
  *   32  8  bitmap_iova  IOVA of the dirty bitmap, readable, outside the
  *                       region: ceil(len / VACCEL_PAGE_SIZE / 8) octets,
- *                       bit i (octet i / 8, bit i % 8, LSB first) set if
- *                       region page i holds data
+ *                       an array of octets, not of integers: bit i is
+ *                       (octet[i / 8] >> (i % 8)) & 1, set if region
+ *                       page i holds data
  *   40 24  reserved
  *
  *   The backend creates a blob of len bytes, copies every page whose bit
@@ -1260,7 +1270,10 @@ struct vaccel_req_fault_response {
  *   56  8  reserved
  *   Fills all of dst.  Without VACCEL_FILL_F_PATTERN64 every octet is the
  *   low octet of pattern (the other 56 bits must be 0); with it octet i of
- *   dst is octet (i % 8) of pattern in little-endian order.  len = dst.len.
+ *   dst (counted from the start of the operand) is
+ *   (pattern >> (8 * (i % 8))) & 0xff, so the pattern's octets repeat from
+ *   the least significant up whatever the byte order (on little-endian
+ *   ABIs, as they lie in the request).  len = dst.len.
  *
  * COMPARE: src slot = a, dst slot = b (read, not written; the indirect
  *   flags apply as usual).  48..63 reserved.

@@ -77,7 +77,7 @@ int cpu_fill(struct pva_job *job)
     if (!wide && v > 0xff)
         return -XEN_EINVAL;
     for (unsigned int i = 0; i < 8; i++)
-        pat[i] = (uint8_t)(v >> (8 * i));   /* little-endian octet order */
+        pat[i] = (uint8_t)(v >> (8 * i));   /* least significant first */
 
     cpu_iter_init(&d, &job->dst);
     while ((n = cpu_iter_peek(&d, &p))) {

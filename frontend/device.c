@@ -5,12 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frontend/internal.h"
@@ -312,38 +310,6 @@ bool pva_dev_has_alg(struct pva_dev *dev, int alg)
 const char *pva_dev_error(struct pva_dev *dev)
 {
     return dev->error;
-}
-
-bool pva_dev_connected(struct pva_dev *dev)
-{
-    return atomic_load(&dev->live_conn) != 0;
-}
-
-int pva_dev_wait_connected(struct pva_dev *dev, int timeout_ms)
-{
-    struct timespec until;
-    int rc = 0;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms > 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-    }
-    pthread_mutex_lock(&dev->lock);
-    while (!atomic_load(&dev->live_conn) && rc == 0) {
-        if (dev->closing)
-            rc = -ESHUTDOWN;
-        else if (timeout_ms < 0)
-            pthread_cond_wait(&dev->cond, &dev->lock);
-        else if (pthread_cond_timedwait(&dev->cond, &dev->lock, &until))
-            rc = -ETIMEDOUT;
-    }
-    pthread_mutex_unlock(&dev->lock);
-    return rc;
 }
 
 unsigned int pva_dev_num_queues(struct pva_dev *dev)

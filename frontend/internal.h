@@ -240,6 +240,14 @@ void fe_queue_abandon(struct pva_queue *q);
 int fe_ring_control(struct pva_dev *dev, struct fe_ring *r,
                     const vaccel_request_t *req, uint64_t *value);
 
+/* connection.c: waiting for a live connection (pva_dev_wait_connected) */
+/*
+ * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
+ * wait for the next connection (lock dropped) and run it again.
+ */
+int fe_with_connection(struct pva_queue *q,
+                       int (*fn)(struct pva_queue *q, void *arg), void *arg);
+
 /* memory.c */
 int fe_region_register(struct pva_dev *dev, struct pva_region *r,
                        struct pva_queue *q, struct fe_ring *ring);
@@ -253,12 +261,6 @@ void fe_region_release(struct pva_dev *dev, struct pva_region *r,
 /* Add to / remove from dev->regions, the list re-registered on reconnect. */
 void fe_region_list(struct pva_dev *dev, struct pva_region *r);
 void fe_region_unlist(struct pva_dev *dev, struct pva_region *r);
-/*
- * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
- * wait for the next connection (lock dropped) and run it again.
- */
-int fe_with_connection(struct pva_queue *q,
-                       int (*fn)(struct pva_queue *q, void *arg), void *arg);
 
 /* blob.c */
 void fe_blobs_free_all(struct pva_dev *dev);

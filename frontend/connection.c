@@ -8,7 +8,11 @@
  * the other side of that condition variable.  It sits just above the
  * queues (queue.c), whose connection state it syncs, and below everything
  * that sends control requests (memory.c, session.c, blob.c) and the device
- * (device.c).
+ * (device.c), which sets the condition variable up here.
+ *
+ * Deadlines are taken from CLOCK_MONOTONIC and the condition variable is
+ * told so, so that setting the wall clock neither cuts a wait short nor
+ * stretches it.
  */
 #include "config.h"
 
@@ -17,6 +21,40 @@
 
 #include "frontend/internal.h"
 
+int fe_conn_cond_init(struct pva_dev *dev)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+
+    if (rc)
+        return -rc;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(&dev->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return -rc;
+}
+
+void fe_conn_cond_fini(struct pva_dev *dev)
+{
+    pthread_cond_destroy(&dev->cond);
+}
+
+/* @ms (>= 0) from now on the clock of dev->cond. */
+static struct timespec deadline_after_ms(int ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
 bool pva_dev_connected(struct pva_dev *dev)
 {
     return atomic_load(&dev->live_conn) != 0;
@@ -24,18 +62,11 @@ bool pva_dev_connected(struct pva_dev *dev)
 
 int pva_dev_wait_connected(struct pva_dev *dev, int timeout_ms)
 {
-    struct timespec until;
+    struct timespec until = { 0 };
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms > 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-    }
+    if (timeout_ms >= 0)
+        until = deadline_after_ms(timeout_ms);
     pthread_mutex_lock(&dev->lock);
     while (!atomic_load(&dev->live_conn) && rc == 0) {
         if (dev->closing)

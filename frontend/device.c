@@ -24,9 +24,16 @@ void pva_dev_opts_init(struct pva_dev_opts *opts)
 static int dev_alloc(struct pva_dev **devp, const struct pva_dev_opts *opts)
 {
     struct pva_dev *dev = calloc(1, sizeof(*dev));
+    int rc;
 
     if (!dev)
         return -ENOMEM;
+    /* First: dev_free may only run once dev->cond exists. */
+    rc = fe_conn_cond_init(dev);
+    if (rc < 0) {
+        free(dev);
+        return rc;
+    }
     if (opts)
         dev->opts = *opts;
     else
@@ -34,7 +41,6 @@ static int dev_alloc(struct pva_dev **devp, const struct pva_dev_opts *opts)
     pthread_mutex_init(&dev->lock, NULL);
     pthread_mutex_init(&dev->ctl_lock, NULL);
     pthread_mutex_init(&dev->gs_lock, NULL);
-    pthread_cond_init(&dev->cond, NULL);
     dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     *devp = dev;
     return dev->stop_fd < 0 ? -errno : 0;
@@ -71,7 +77,7 @@ static void dev_free(struct pva_dev *dev)
     pthread_mutex_destroy(&dev->lock);
     pthread_mutex_destroy(&dev->ctl_lock);
     pthread_mutex_destroy(&dev->gs_lock);
-    pthread_cond_destroy(&dev->cond);
+    fe_conn_cond_fini(dev);
     free(dev);
 }
 

@@ -181,7 +181,7 @@ struct pva_dev {
     unsigned int connections;
 
     pthread_mutex_t lock;
-    pthread_cond_t cond;             /* live_conn changes */
+    pthread_cond_t cond;             /* live_conn changes; CLOCK_MONOTONIC */
     pthread_mutex_t ctl_lock;
     struct fe_retired *retired;      /* under gs_lock */
     struct pva_region *regions;
@@ -241,6 +241,9 @@ int fe_ring_control(struct pva_dev *dev, struct fe_ring *r,
                     const vaccel_request_t *req, uint64_t *value);
 
 /* connection.c: waiting for a live connection (pva_dev_wait_connected) */
+/* dev->cond, on CLOCK_MONOTONIC like every deadline of the wait.  -errno. */
+int fe_conn_cond_init(struct pva_dev *dev);
+void fe_conn_cond_fini(struct pva_dev *dev);
 /*
  * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
  * wait for the next connection (lock dropped) and run it again.

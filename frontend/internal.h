@@ -19,6 +19,18 @@
  *    dev->ctl_lock serialises control requests (MAP_REGION, SESSION_*)
  *    with reconnection, so that every region and session is registered on
  *    the current connection exactly once.
+ *
+ * Layering: a file calls only files on lower lines (files on one line do
+ * not call each other), so no two files call each other.
+ *
+ *    device.c                     open, close, what the device offers
+ *    monitor.c  blob.c            reconnection, events; backend blobs
+ *    memory.c  session.c          regions and buffers; sessions
+ *    connection.c  fault.c        waiting for a connection; fault answers
+ *    queue.c                      submission, completion, control requests
+ *    xenbus.c                     the handshake
+ *    ring.c                       rings, event ring, grants
+ *    util.c  extent.c  pagedir.c  names and statuses; ranges; directories
  */
 #ifndef PVACCEL_FE_INTERNAL_H
 #define PVACCEL_FE_INTERNAL_H

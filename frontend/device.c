@@ -5,12 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frontend/internal.h"
@@ -26,9 +24,16 @@ void pva_dev_opts_init(struct pva_dev_opts *opts)
 static int dev_alloc(struct pva_dev **devp, const struct pva_dev_opts *opts)
 {
     struct pva_dev *dev = calloc(1, sizeof(*dev));
+    int rc;
 
     if (!dev)
         return -ENOMEM;
+    /* First: dev_free may only run once dev->cond exists. */
+    rc = fe_conn_cond_init(dev);
+    if (rc < 0) {
+        free(dev);
+        return rc;
+    }
     if (opts)
         dev->opts = *opts;
     else
@@ -36,7 +41,6 @@ static int dev_alloc(struct pva_dev **devp, const struct pva_dev_opts *opts)
     pthread_mutex_init(&dev->lock, NULL);
     pthread_mutex_init(&dev->ctl_lock, NULL);
     pthread_mutex_init(&dev->gs_lock, NULL);
-    pthread_cond_init(&dev->cond, NULL);
     dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     *devp = dev;
     return dev->stop_fd < 0 ? -errno : 0;
@@ -73,7 +77,7 @@ static void dev_free(struct pva_dev *dev)
     pthread_mutex_destroy(&dev->lock);
     pthread_mutex_destroy(&dev->ctl_lock);
     pthread_mutex_destroy(&dev->gs_lock);
-    pthread_cond_destroy(&dev->cond);
+    fe_conn_cond_fini(dev);
     free(dev);
 }
 
@@ -312,38 +316,6 @@ bool pva_dev_has_alg(struct pva_dev *dev, int alg)
 const char *pva_dev_error(struct pva_dev *dev)
 {
     return dev->error;
-}
-
-bool pva_dev_connected(struct pva_dev *dev)
-{
-    return atomic_load(&dev->live_conn) != 0;
-}
-
-int pva_dev_wait_connected(struct pva_dev *dev, int timeout_ms)
-{
-    struct timespec until;
-    int rc = 0;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms > 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-    }
-    pthread_mutex_lock(&dev->lock);
-    while (!atomic_load(&dev->live_conn) && rc == 0) {
-        if (dev->closing)
-            rc = -ESHUTDOWN;
-        else if (timeout_ms < 0)
-            pthread_cond_wait(&dev->cond, &dev->lock);
-        else if (pthread_cond_timedwait(&dev->cond, &dev->lock, &until))
-            rc = -ETIMEDOUT;
-    }
-    pthread_mutex_unlock(&dev->lock);
-    return rc;
 }
 
 unsigned int pva_dev_num_queues(struct pva_dev *dev)

@@ -19,6 +19,18 @@
  *    dev->ctl_lock serialises control requests (MAP_REGION, SESSION_*)
  *    with reconnection, so that every region and session is registered on
  *    the current connection exactly once.
+ *
+ * Layering: a file calls only files on lower lines (files on one line do
+ * not call each other), so no two files call each other.
+ *
+ *    device.c                     open, close, what the device offers
+ *    monitor.c  blob.c            reconnection, events; backend blobs
+ *    memory.c  session.c          regions and buffers; sessions
+ *    connection.c  fault.c        waiting for a connection; fault answers
+ *    queue.c                      submission, completion, control requests
+ *    xenbus.c                     the handshake
+ *    ring.c                       rings, event ring, grants
+ *    util.c  extent.c  pagedir.c  names and statuses; ranges; directories
  */
 #ifndef PVACCEL_FE_INTERNAL_H
 #define PVACCEL_FE_INTERNAL_H
@@ -181,7 +193,7 @@ struct pva_dev {
     unsigned int connections;
 
     pthread_mutex_t lock;
-    pthread_cond_t cond;             /* live_conn changes */
+    pthread_cond_t cond;             /* live_conn changes; CLOCK_MONOTONIC */
     pthread_mutex_t ctl_lock;
     struct fe_retired *retired;      /* under gs_lock */
     struct pva_region *regions;
@@ -240,6 +252,17 @@ void fe_queue_abandon(struct pva_queue *q);
 int fe_ring_control(struct pva_dev *dev, struct fe_ring *r,
                     const vaccel_request_t *req, uint64_t *value);
 
+/* connection.c: waiting for a live connection (pva_dev_wait_connected) */
+/* dev->cond, on CLOCK_MONOTONIC like every deadline of the wait.  -errno. */
+int fe_conn_cond_init(struct pva_dev *dev);
+void fe_conn_cond_fini(struct pva_dev *dev);
+/*
+ * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
+ * wait for the next connection (lock dropped) and run it again.
+ */
+int fe_with_connection(struct pva_queue *q,
+                       int (*fn)(struct pva_queue *q, void *arg), void *arg);
+
 /* memory.c */
 int fe_region_register(struct pva_dev *dev, struct pva_region *r,
                        struct pva_queue *q, struct fe_ring *ring);
@@ -253,12 +276,6 @@ void fe_region_release(struct pva_dev *dev, struct pva_region *r,
 /* Add to / remove from dev->regions, the list re-registered on reconnect. */
 void fe_region_list(struct pva_dev *dev, struct pva_region *r);
 void fe_region_unlist(struct pva_dev *dev, struct pva_region *r);
-/*
- * Run @fn(q, arg) with ctl_lock held on a live connection; after -ENOTCONN
- * wait for the next connection (lock dropped) and run it again.
- */
-int fe_with_connection(struct pva_queue *q,
-                       int (*fn)(struct pva_queue *q, void *arg), void *arg);
 
 /* blob.c */
 void fe_blobs_free_all(struct pva_dev *dev);

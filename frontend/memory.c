@@ -124,31 +124,6 @@ static void region_destroy(struct pva_dev *dev, struct pva_region *r)
     fe_region_release(dev, r, true);
 }
 
-/*
- * Run @fn with the control lock held and the device connected: if the
- * connection is lost meanwhile (-ENOTCONN), wait for the next one and run
- * it again (the lock is dropped so that the monitor can reconnect).
- */
-int fe_with_connection(struct pva_queue *q,
-                       int (*fn)(struct pva_queue *q, void *arg), void *arg)
-{
-    struct pva_dev *dev = q->dev;
-
-    for (;;) {
-        int rc = pva_dev_wait_connected(dev, dev->opts.timeout_ms);
-
-        if (rc < 0)
-            return rc;
-        pthread_mutex_lock(&dev->ctl_lock);
-        fe_queue_sync_conn(q);
-        rc = q->ring && q->ring->conn == atomic_load(&dev->live_conn)
-                 ? fn(q, arg) : -ENOTCONN;
-        pthread_mutex_unlock(&dev->ctl_lock);
-        if (rc != -ENOTCONN)
-            return rc;
-    }
-}
-
 void fe_region_list(struct pva_dev *dev, struct pva_region *r)
 {
     pthread_mutex_lock(&dev->lock);

@@ -196,6 +196,7 @@ bool pva_dev_connected(struct pva_dev *dev);
 /*
  * Sleep until the device is connected (0), @timeout_ms passed
  * (-ETIMEDOUT; -1 waits for ever), or it was closed (-ESHUTDOWN).
+ * The timeout is measured on CLOCK_MONOTONIC, immune to clock changes.
  */
 int pva_dev_wait_connected(struct pva_dev *dev, int timeout_ms);
 

@@ -10,6 +10,9 @@
  *    same IOVAs work) and re-created the AEAD session (same ciphertext);
  *  - a digest stream cut by the loss fails with -ENOTCONN until the next
  *    final request, then the session works again.
+ * Then a detach and attach while a guest has the device open: detached,
+ * pva_dev_wait_connected times out after its timeout, not before; attached
+ * again, the library reconnects by itself.
  * Then a frontend restart: a guest process with the device open is
  * SIGKILLed (another process keeps the domain alive) and a new process
  * opens the device over the stale connection and uses it.
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/fe-harness.h"
 
@@ -296,6 +300,46 @@ static int crc_retrying(struct pva_dev *dev, struct pva_queue *q, struct pva_buf
     return -ETIMEDOUT;
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The monitor notices the detach on its own time: poll, boundedly. */
+static bool became_disconnected(struct pva_dev *dev)
+{
+    const struct timespec tick = { .tv_nsec = 10 * 1000000 };
+    uint64_t until = monotonic_ms() + 20000;
+
+    while (pva_dev_connected(dev))
+        if (monotonic_ms() > until || nanosleep(&tick, NULL) < 0)
+            return false;
+    return true;
+}
+
+/*
+ * Detached, nothing to connect to: the wait times out, neither early nor
+ * (much) late.  The deadline and the condition variable must agree on
+ * their clock (CLOCK_MONOTONIC): a deadline on another clock than the
+ * condvar's returns at once or sleeps for years.
+ */
+static void check_wait_times_out(struct pva_dev *dev)
+{
+    uint64_t t0, waited;
+
+    PVT_CHECK_MSG(became_disconnected(dev), "detach: connection dropped");
+    PVT_EQ_INT(pva_dev_wait_connected(dev, 0), -ETIMEDOUT);
+    t0 = monotonic_ms();
+    PVT_EQ_INT(pva_dev_wait_connected(dev, 300), -ETIMEDOUT);
+    waited = monotonic_ms() - t0;
+    PVT_CHECK_MSG(waited >= 300 && waited < 10000,
+                  "pva_dev_wait_connected(300 ms) returned after %llu ms",
+                  (unsigned long long)waited);
+}
+
 static int detached_guest(void *arg)
 {
     struct chans *c = arg;
@@ -312,7 +356,10 @@ static int detached_guest(void *arg)
     memcpy(b.addr, "123456789", 9);
     PVT_EQ_INT(crc_retrying(dev, q, &b, &lost), 0);
     pvt_chan_send(&c->to_parent, 1);
-    pvt_chan_recv(&c->to_guest, &v);   /* detached and attached again */
+    pvt_chan_recv(&c->to_guest, &v);   /* detached */
+    check_wait_times_out(dev);
+    pvt_chan_send(&c->to_parent, 1);
+    pvt_chan_recv(&c->to_guest, &v);   /* attached again */
     PVT_EQ_INT(crc_retrying(dev, q, &b, &lost), 0);
     PVT_CHECK_MSG(connections(dev) == 2,
                   "detach + attach: reconnected (%u connections, %u lost requests)",
@@ -343,6 +390,8 @@ static void test_detach_attach(struct fe_env *env, struct chans *c)
     PVT_EQ_INT(pvt_chan_recv(&c->to_parent, &v), 0);
     printf("# pvaccel-ctl detach, then attach again, while the guest has it open\n");
     PVT_EQ_INT(ctl(env, "detach", env->guest[1]), 0);
+    pvt_chan_send(&c->to_guest, 1);
+    PVT_EQ_INT(pvt_chan_recv(&c->to_parent, &v), 0);
     PVT_EQ_INT(ctl(env, "attach", env->guest[1]), 0);
     pvt_chan_send(&c->to_guest, 1);
     PVT_EQ_INT(pvt_wait(g), 0);

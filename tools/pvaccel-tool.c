@@ -7,7 +7,7 @@
  *   pvaccel [OPTIONS] digest [--alg A] FILE
  *   pvaccel [OPTIONS] encrypt|decrypt --key-file K [--alg A] [--nonce HEX] IN OUT
  *   pvaccel [OPTIONS] crc32c FILE
- *   pvaccel bench [BENCH-OPTIONS]       (frontend/pvaccel-bench.c)
+ *   pvaccel bench [BENCH-OPTIONS]       (tools/pvaccel-bench.c)
  *
  * Files of any size stream through the device in chunks ("-" is stdin or
  * stdout), several chunks in flight.  The formats are in docs/pvaccel.md:
@@ -34,8 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frontend/pvaccel.h"
-#include "frontend/pvaccel-bench.h"
+#include <pvaccel.h>
+
+#include "tools/pvaccel-bench.h"
 
 #define EXIT_USAGE 2
 #define MAX_DEPTH 64
@@ -1063,7 +1064,7 @@ int main(int argc, char **argv)
     double t0;
     int first, rc;
 
-    /* bench has options of its own (frontend/pvaccel-bench.c). */
+    /* bench has options of its own (tools/pvaccel-bench.c). */
     if (argc >= 2 && !strcmp(argv[1], "bench"))
         return pvaccel_bench_main(argc - 1, argv + 1);
     first = parse_args(&t, argc, argv);

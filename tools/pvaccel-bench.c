@@ -29,9 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frontend/pvaccel.h"
-#include "frontend/pvaccel-bench.h"
+#include <pvaccel.h>
+
 #include "tools/bench-common.h"
+#include "tools/pvaccel-bench.h"
 
 #define BENCH_MAX_DEPTH 256
 #define BENCH_MAX_QUEUES 64

@@ -41,6 +41,7 @@
 
 #include "accelif.h"
 #include "backend/engines/cpu.h"
+#include "platform/cpu_relax.h"
 
 /*
  * Default inline threshold, in cpu_job_cost() units (docs/engines.md has
@@ -309,13 +310,6 @@ static uint64_t cpu_now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 }
 
 /*

@@ -122,54 +122,8 @@ struct pva_engine_queue {
 };
 
 /* ------------------------------------------------------------------------
- * Operand helpers shared by the operation files
+ * Execution contexts and their buffers
  */
-
-uint8_t *cpu_operand_flat(const struct pva_operand *op)
-{
-    uint8_t *flat = NULL;
-
-    for (unsigned int i = 0; i < op->niov; i++) {
-        if (!op->iov[i].len)
-            continue;
-        if (flat)
-            return NULL;
-        flat = op->iov[i].base;
-    }
-    return flat;
-}
-
-size_t cpu_iter_read(struct cpu_iter *it, void *buf, size_t len)
-{
-    size_t done = 0;
-    uint8_t *p;
-    size_t n;
-
-    while (done < len && (n = cpu_iter_peek(it, &p))) {
-        if (n > len - done)
-            n = len - done;
-        memcpy((uint8_t *)buf + done, p, n);
-        cpu_iter_advance(it, n);
-        done += n;
-    }
-    return done;
-}
-
-size_t cpu_iter_write(struct cpu_iter *it, const void *buf, size_t len)
-{
-    size_t done = 0;
-    uint8_t *p;
-    size_t n;
-
-    while (done < len && (n = cpu_iter_peek(it, &p))) {
-        if (n > len - done)
-            n = len - done;
-        memcpy(p, (const uint8_t *)buf + done, n);
-        cpu_iter_advance(it, n);
-        done += n;
-    }
-    return done;
-}
 
 void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
 {

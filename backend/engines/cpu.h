@@ -99,52 +99,6 @@ struct pva_engine_session {
 };
 
 /*
- * Operand walking.  An iterator yields the operand's bytes as contiguous
- * chunks, skipping empty pieces; peek/advance let a caller consume part of
- * a chunk (a library that wrote less than it was offered).
- */
-struct cpu_iter {
-    const struct pva_iov *iov;
-    unsigned int niov, i;
-    size_t off;                         /* into iov[i] */
-};
-
-static inline void cpu_iter_init(struct cpu_iter *it,
-                                 const struct pva_operand *op)
-{
-    it->iov = op->iov;
-    it->niov = op->iov ? op->niov : 0;
-    it->i = 0;
-    it->off = 0;
-}
-
-/* Bytes available contiguously at the cursor (0 at the end), and where. */
-static inline size_t cpu_iter_peek(struct cpu_iter *it, uint8_t **p)
-{
-    while (it->i < it->niov && it->off >= it->iov[it->i].len) {
-        it->i++;
-        it->off = 0;
-    }
-    if (it->i == it->niov)
-        return 0;
-    *p = (uint8_t *)it->iov[it->i].base + it->off;
-    return it->iov[it->i].len - it->off;
-}
-
-/* Consume @n bytes, at most what the last peek returned. */
-static inline void cpu_iter_advance(struct cpu_iter *it, size_t n)
-{
-    it->off += n;
-}
-
-/* The operand's only non-empty piece, or NULL if it has several. */
-uint8_t *cpu_operand_flat(const struct pva_operand *op);
-/* Copy up to @len bytes from the iterator into @buf; returns bytes copied. */
-size_t cpu_iter_read(struct cpu_iter *it, void *buf, size_t len);
-/* Copy @len bytes into the iterator; returns bytes copied (less: no room). */
-size_t cpu_iter_write(struct cpu_iter *it, const void *buf, size_t len);
-
-/*
  * Operations.  Each returns the job's status (0 or -XEN_E*) and fills
  * job->len / value / aux; the dispatcher clears len on error.
  */

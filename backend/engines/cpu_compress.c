@@ -34,6 +34,7 @@
 
 #include "accelif.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_iter.h"
 
 /*
  * zstd streaming decompression keeps a window buffer of the size the

@@ -13,6 +13,7 @@
 
 #include "accelif.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_iter.h"
 
 int cpu_copy(struct pva_job *job)
 {

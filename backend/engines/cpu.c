@@ -122,20 +122,13 @@ struct pva_engine_queue {
 };
 
 /* ------------------------------------------------------------------------
- * Execution contexts and their buffers
+ * Execution contexts
  */
 
 void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
 {
     memset(w, 0, sizeof(*w));
     w->algs = algs;
-}
-
-static void cpu_buf_free(struct cpu_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->cap = 0;
 }
 
 void cpu_wctx_fini(struct cpu_wctx *w)
@@ -145,33 +138,6 @@ void cpu_wctx_fini(struct cpu_wctx *w)
     cpu_buf_free(&w->bounce_in);
     cpu_buf_free(&w->bounce_out);
     cpu_buf_free(&w->lz4_stage);
-}
-
-void cpu_buf_trim(struct cpu_buf *b, size_t keep)
-{
-    if (b->cap > keep)
-        cpu_buf_free(b);
-}
-
-int cpu_buf_reserve(struct cpu_buf *b, size_t len)
-{
-    uint8_t *p;
-    size_t cap;
-
-    if (len <= b->cap)
-        return 0;
-    /* Grow geometrically so a ramp of sizes costs few reallocations. */
-    cap = b->cap ? b->cap : 64 * 1024;
-    while (cap < len)
-        cap = cap > SIZE_MAX / 2 ? len : cap * 2;
-    /* The old contents are never needed: free first, keep the peak low. */
-    cpu_buf_free(b);
-    p = malloc(cap);
-    if (!p)
-        return -XEN_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "backend/engine.h"
+#include "backend/engines/cpu_buf.h"
 
 struct libdeflate_compressor;
 struct libdeflate_decompressor;
@@ -49,12 +50,6 @@ struct cpu_algs {
     struct evp_cipher_st *aes_gcm, *chacha_poly;
 };
 
-/* A buffer that only grows: bounce space for libraries needing flat memory. */
-struct cpu_buf {
-    uint8_t *p;
-    size_t cap;
-};
-
 struct cpu_wctx {
     const struct cpu_algs *algs;
     struct libdeflate_compressor *deflate_c[CPU_DEFLATE_LEVEL_MAX + 1];
@@ -75,10 +70,6 @@ void cpu_wctx_fini(struct cpu_wctx *w);
 /* Free the library state of each family (cpu_compress.c, cpu_crypto.c). */
 void cpu_compress_wctx_fini(struct cpu_wctx *w);
 void cpu_crypto_wctx_fini(struct cpu_wctx *w);
-/* Make @b at least @len bytes; contents are not kept.  0 or -XEN_ENOMEM. */
-int cpu_buf_reserve(struct cpu_buf *b, size_t len);
-/* Free @b if it grew beyond @keep bytes. */
-void cpu_buf_trim(struct cpu_buf *b, size_t keep);
 
 /*
  * What an execution context keeps between jobs, per library object and per

@@ -40,7 +40,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
 #include "platform/cpu_relax.h"
 #include "tools/bench-common.h"
 

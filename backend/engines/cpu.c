@@ -41,6 +41,7 @@
 
 #include "accelif.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_internal.h"
 #include "platform/cpu_relax.h"
 
 /*
@@ -125,13 +126,13 @@ struct pva_engine_queue {
  * Execution contexts
  */
 
-void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
+static void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
 {
     memset(w, 0, sizeof(*w));
     w->algs = algs;
 }
 
-void cpu_wctx_fini(struct cpu_wctx *w)
+static void cpu_wctx_fini(struct cpu_wctx *w)
 {
     cpu_compress_wctx_fini(w);
     cpu_crypto_wctx_fini(w);

@@ -171,6 +171,5 @@ struct pva_engine_ops {
 
 /* The engines built in; NULL-terminated.  Lookup by name. */
 const struct pva_engine_ops *pva_engine_find(const char *name);
-extern const struct pva_engine_ops pva_engine_cpu;
 
 #endif

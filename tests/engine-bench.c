@@ -29,6 +29,7 @@
 #include "accelif.h"
 #include "backend/engine.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
 
 /* ------------------------------------------------------------------------
  * Counting allocations: interpose malloc family (not under sanitizers,

@@ -30,6 +30,7 @@
 #include "accelif.h"
 #include "backend/engine.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
 #include "tests/testlib.h"
 
 /* A scatter list at the protocol's default cap, plus the test's empty extras. */
@@ -228,6 +229,16 @@ static void fx_close(struct fx *f)
         pva_engine_cpu.ctx_close(f->ctx);
     if (f->e)
         pva_engine_cpu.destroy(f->e);
+}
+
+/* The COMPRESS levels the engine accepts for @alg, from its caps. */
+static void fx_levels(struct fx *f, uint8_t alg, int32_t *min, int32_t *max)
+{
+    struct pva_engine_caps caps;
+
+    pva_engine_cpu.caps(f->e, &caps);
+    *min = caps.level_min[alg];
+    *max = caps.level_max[alg];
 }
 
 /* ------------------------------------------------------------------------
@@ -1038,7 +1049,7 @@ static void test_compress_roundtrip(struct fx *f, uint8_t alg)
     int32_t levels[5];
     int status;
 
-    cpu_compress_levels(&lmin, &lmax, alg);
+    fx_levels(f, alg, &lmin, &lmax);
     levels[0] = 0;
     levels[1] = lmin;
     levels[2] = 1;
@@ -1228,7 +1239,7 @@ static void test_compress_errors(struct fx *f, uint8_t alg)
                   alg_names[alg]);
     cn = eng_compress(f, alg, 0, in, n, c, 40, true, &status);
     PVT_EQ_INT(status, -XEN_ENOSPC);
-    cpu_compress_levels(&lmin, &lmax, alg);
+    fx_levels(f, alg, &lmin, &lmax);
     eng_compress(f, alg, lmax + 1, in, 10, c, cap, false, &status);
     PVT_EQ_INT(status, -XEN_EINVAL);
     /* Below the minimum (0 itself means "default"). */

@@ -40,7 +40,8 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
+#include "platform/cpu_relax.h"
 #include "tools/bench-common.h"
 
 #define MAX_DEPTH 256
@@ -490,13 +491,6 @@ struct rings {
     struct ring req, rsp;
     atomic_bool stop;
 };
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 static bool ring_pop(struct ring *r, struct ring_slot *s)
 {

@@ -41,6 +41,8 @@
 
 #include "accelif.h"
 #include "backend/engines/cpu.h"
+#include "backend/engines/cpu_internal.h"
+#include "platform/cpu_relax.h"
 
 /*
  * Default inline threshold, in cpu_job_cost() units (docs/engines.md has
@@ -121,102 +123,22 @@ struct pva_engine_queue {
 };
 
 /* ------------------------------------------------------------------------
- * Operand helpers shared by the operation files
+ * Execution contexts
  */
 
-uint8_t *cpu_operand_flat(const struct pva_operand *op)
-{
-    uint8_t *flat = NULL;
-
-    for (unsigned int i = 0; i < op->niov; i++) {
-        if (!op->iov[i].len)
-            continue;
-        if (flat)
-            return NULL;
-        flat = op->iov[i].base;
-    }
-    return flat;
-}
-
-size_t cpu_iter_read(struct cpu_iter *it, void *buf, size_t len)
-{
-    size_t done = 0;
-    uint8_t *p;
-    size_t n;
-
-    while (done < len && (n = cpu_iter_peek(it, &p))) {
-        if (n > len - done)
-            n = len - done;
-        memcpy((uint8_t *)buf + done, p, n);
-        cpu_iter_advance(it, n);
-        done += n;
-    }
-    return done;
-}
-
-size_t cpu_iter_write(struct cpu_iter *it, const void *buf, size_t len)
-{
-    size_t done = 0;
-    uint8_t *p;
-    size_t n;
-
-    while (done < len && (n = cpu_iter_peek(it, &p))) {
-        if (n > len - done)
-            n = len - done;
-        memcpy(p, (const uint8_t *)buf + done, n);
-        cpu_iter_advance(it, n);
-        done += n;
-    }
-    return done;
-}
-
-void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
+static void cpu_wctx_init(struct cpu_wctx *w, const struct cpu_algs *algs)
 {
     memset(w, 0, sizeof(*w));
     w->algs = algs;
 }
 
-static void cpu_buf_free(struct cpu_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->cap = 0;
-}
-
-void cpu_wctx_fini(struct cpu_wctx *w)
+static void cpu_wctx_fini(struct cpu_wctx *w)
 {
     cpu_compress_wctx_fini(w);
     cpu_crypto_wctx_fini(w);
     cpu_buf_free(&w->bounce_in);
     cpu_buf_free(&w->bounce_out);
     cpu_buf_free(&w->lz4_stage);
-}
-
-void cpu_buf_trim(struct cpu_buf *b, size_t keep)
-{
-    if (b->cap > keep)
-        cpu_buf_free(b);
-}
-
-int cpu_buf_reserve(struct cpu_buf *b, size_t len)
-{
-    uint8_t *p;
-    size_t cap;
-
-    if (len <= b->cap)
-        return 0;
-    /* Grow geometrically so a ramp of sizes costs few reallocations. */
-    cap = b->cap ? b->cap : 64 * 1024;
-    while (cap < len)
-        cap = cap > SIZE_MAX / 2 ? len : cap * 2;
-    /* The old contents are never needed: free first, keep the peak low. */
-    cpu_buf_free(b);
-    p = malloc(cap);
-    if (!p)
-        return -XEN_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -309,13 +231,6 @@ static uint64_t cpu_now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 }
 
 /*

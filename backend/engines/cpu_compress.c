@@ -33,7 +33,8 @@
 #include <zstd_errors.h>
 
 #include "accelif.h"
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_internal.h"
+#include "backend/engines/cpu_iter.h"
 
 /*
  * zstd streaming decompression keeps a window buffer of the size the

@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
 
 #define CRC32C_POLY 0x82f63b78u
 

@@ -31,7 +31,8 @@
 #include <openssl/evp.h>
 
 #include "accelif.h"
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_internal.h"
+#include "backend/engines/cpu_iter.h"
 
 /* EVP takes int lengths: feed at most this much per call. */
 #define CPU_EVP_CHUNK ((size_t)1 << 30)

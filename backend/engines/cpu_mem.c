@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "accelif.h"
-#include "backend/engines/cpu.h"
+#include "backend/engines/cpu_crc32c.h"
+#include "backend/engines/cpu_internal.h"
+#include "backend/engines/cpu_iter.h"
 
 int cpu_copy(struct pva_job *job)
 {

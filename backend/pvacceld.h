@@ -8,8 +8,8 @@
  *                 connect and teardown (device.c), the admin socket
  *                 (stats.c).  Nothing else changes a device's shape.
  *   queue thread  one per device queue (queue.c): consumes its ring, runs
- *                 control operations inline (control.c, blob.c,
- *                 region.c), submits data operations to the engine and
+ *                 control operations inline (control.c, see "The control
+ *                 path" below), submits data operations to the engine and
  *                 posts responses.  Only it touches its ring.
  *   engine        calls job->done() from its own threads; the job goes
  *                 back to its queue thread through a lock-free list (as
@@ -473,21 +473,30 @@ void pvad_evt_queue_stopped(struct pvad_device *dev, unsigned int queue,
 void pvad_evt_quota(struct pvad_device *dev, enum pvad_res res,
                     int32_t status, uint64_t limit);
 
+/*
+ * The control path, top down: control.c dispatches each control op to
+ * region.c, session.c or blob.c (and FAULT_RESPONSE to fault.c);
+ * session.c and blob.c sit over region.c, the only file that maps grants
+ * for the address space, calls the engine's dma_map / dma_unmap and
+ * charges ranges to the quota.  No call runs back up.  Unless stated,
+ * the functions of these four files run on a queue thread with ctl_lock
+ * held.
+ */
+
 /* control.c: control operations, run inline by the queue thread. */
 void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
                   vaccel_response_t *rsp);
-/* The session table (main thread, queues joined, but lookup). */
+
+/* session.c: the session table; SESSION_CREATE and SESSION_DESTROY. */
+/* Connect (main thread): a table of @cap free slots. */
 int pvad_sessions_init(struct pvad_sessions *s, uint32_t cap);
 /* The live session @id names, or NULL.  Data path: as_lock read-held. */
 struct pvad_session *pvad_session_lookup(struct pvad_sessions *s, uint32_t id);
+int pvad_session_create(struct pvad_queue *q, const vaccel_request_t *req,
+                        vaccel_response_t *rsp);
+int pvad_session_destroy(struct pvad_device *dev, const vaccel_request_t *req);
+/* Tear-down (main thread, queues joined): every session, then the table. */
 void pvad_sessions_release_all(struct pvad_device *dev);
-
-/*
- * blob.c and region.c: blob.c sits over region.c, the only file that maps
- * grants for the address space, calls the engine's dma_map / dma_unmap
- * and charges ranges to the quota.  Unless stated, their functions run on
- * a queue thread with ctl_lock held.
- */
 
 /* blob.c: BLOB_CREATE, _DESTROY, _MIGRATE, _READBACK. */
 int pvad_blob_create(struct pvad_device *dev, const vaccel_request_t *req,

@@ -9,146 +9,30 @@
  * the kernel), so translation, pinning (users) and the engine's dma_map
  * treat it exactly like a region of granted pages.
  *
+ * Layering: control.c dispatches BLOB_* here; this file sits over
+ * region.c, which makes, maps, switches and frees every range (a blob's
+ * memory included) and charges it to the quota, and over iova.c for
+ * lookups and reading the dirty bitmap.  What is left here is what only
+ * blobs do: choosing what to copy, and when a range changes hands.
+ *
  * Every operation here runs under the device's ctl_lock (control.c), the
  * only lock that adds, removes or frees a range, so the memory of a range
  * found under it stays valid until we drop it.  The long parts (copying up
  * to max-region-pages pages) therefore run without as_lock; as_lock is
  * write-held only to check that no request pinned the range meanwhile and
- * to switch the range, so data requests of other queues are not held up by
- * a copy.  A guest that runs requests on a range while migrating or reading
- * it back races with itself: the copy may miss those writes, never more.
+ * to switch the range (pvad_range_switch), so data requests of other
+ * queues are not held up by a copy.  A guest that runs requests on a range
+ * while migrating or reading it back races with itself: the copy may miss
+ * those writes, never more.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "backend/pvacceld.h"
 
 #define PAGES_PER_CHUNK (VACCEL_BLOB_CHUNK_SIZE / VACCEL_PAGE_SIZE)
-
-static const struct pva_engine_ops *eops(const struct pvad_device *dev)
-{
-    return dev->d->eops;
-}
-
-static size_t chunk_bytes(uint64_t len)
-{
-    return (size_t)((len + VACCEL_BLOB_CHUNK_SIZE - 1) &
-                    ~(uint64_t)(VACCEL_BLOB_CHUNK_SIZE - 1));
-}
-
-/* A blob id not in use on the device: non-zero, as the protocol wants. */
-static uint32_t blob_id_alloc(struct pvad_device *dev)
-{
-    do {
-        dev->next_blob_id++;
-    } while (!dev->next_blob_id ||
-             pvad_ioas_find_blob(&dev->ioas, dev->next_blob_id));
-    return dev->next_blob_id;
-}
-
-/*
- * A new blob of @len bytes at @iova, not yet in the address space.  The
- * quota is taken in whole chunks (accelif.h: "counted that way against
- * max-blob-pages"), before the memory, so a refusal costs nothing.
- */
-static int blob_new(struct pvad_device *dev, uint64_t iova, uint64_t len,
-                    struct pvad_region **out)
-{
-    size_t bytes = chunk_bytes(len);
-    struct pvad_region *b;
-    void *mem;
-    int rc;
-
-    rc = pvad_ctl_take(dev, PVAD_RES_BLOBS, 1);
-    if (rc)
-        return rc;
-    rc = pvad_ctl_take(dev, PVAD_RES_BLOB_PAGES, bytes / VACCEL_PAGE_SIZE);
-    if (rc) {
-        pvad_ctl_give(dev, PVAD_RES_BLOBS, 1);
-        return rc;
-    }
-    b = calloc(1, sizeof(*b));
-    mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (!b || mem == MAP_FAILED) {
-        if (mem != MAP_FAILED)
-            munmap(mem, bytes);
-        free(b);
-        pvad_ctl_give(dev, PVAD_RES_BLOB_PAGES, bytes / VACCEL_PAGE_SIZE);
-        pvad_ctl_give(dev, PVAD_RES_BLOBS, 1);
-        return -XEN_ENOMEM;
-    }
-    *b = (struct pvad_region){ .iova = iova, .len = len, .writable = true,
-                               .addr = mem,
-                               .npages = (uint32_t)(len / VACCEL_PAGE_SIZE),
-                               .blob_id = blob_id_alloc(dev),
-                               .blob_bytes = bytes };
-    *out = b;
-    return 0;
-}
-
-void pvad_blob_free(struct pvad_device *dev, struct pvad_region *b)
-{
-    munmap(b->addr, b->blob_bytes);
-    pvad_ctl_give(dev, PVAD_RES_BLOB_PAGES, b->blob_bytes / VACCEL_PAGE_SIZE);
-    pvad_ctl_give(dev, PVAD_RES_BLOBS, 1);
-    free(b);
-}
-
-static int dma_map(struct pvad_device *dev, struct pvad_region *r)
-{
-    int rc;
-
-    if (!eops(dev)->dma_map)
-        return 0;
-    rc = eops(dev)->dma_map(dev->ectx, r->addr, (size_t)r->len, r->iova,
-                            r->writable, &r->dma_handle);
-    if (rc) {
-        r->dma_handle = NULL;
-        return rc < 0 ? rc : -XEN_EIO;
-    }
-    return 0;
-}
-
-static void dma_unmap(struct pvad_device *dev, struct pvad_region *r)
-{
-    if (r->dma_handle && eops(dev)->dma_unmap)
-        eops(dev)->dma_unmap(dev->ectx, r->dma_handle);
-    r->dma_handle = NULL;
-}
-
-/*
- * Make @old's IOVA range point at @new_r (same iova and len), if no
- * request pinned @old since the caller checked.  The device sees the range
- * move too: an IOMMU cannot map one IOVA twice, so @old is unmapped from
- * the engine first and mapped back if @new_r cannot be mapped, so that on
- * any error nothing changes.  Returns 0 or a status; @old is then still in
- * place, @new_r not.
- */
-static int range_switch(struct pvad_device *dev, struct pvad_region *old,
-                        struct pvad_region *new_r)
-{
-    int rc = 0;
-
-    pthread_rwlock_wrlock(&dev->as_lock);
-    if (pvad_region_in_use(old))
-        rc = -XEN_EBUSY;
-    if (!rc) {
-        dma_unmap(dev, old);
-        rc = dma_map(dev, new_r);
-        if (rc && dma_map(dev, old))
-            pvad_warn("domain %u device %u: engine lost the mapping of "
-                      "IOVA 0x%llx", dev->fe_domid, dev->devid,
-                      (unsigned long long)old->iova);
-    }
-    if (!rc)
-        pvad_ioas_replace(&dev->ioas, old, new_r);
-    pthread_rwlock_unlock(&dev->as_lock);
-    return rc;
-}
 
 /* ------------------------------------------------------------- create */
 
@@ -160,18 +44,12 @@ int pvad_blob_create(struct pvad_device *dev, const vaccel_request_t *req,
     int rc = pvad_new_range_check(dev, c->iova, c->len);
 
     if (!rc)
-        rc = blob_new(dev, c->iova, c->len, &b);
+        rc = pvad_region_new_blob(dev, c->iova, c->len, &b);
     if (rc)
         return rc;
-    rc = dma_map(dev, b);
-    if (!rc) {
-        pthread_rwlock_wrlock(&dev->as_lock);
-        rc = pvad_ioas_insert(&dev->ioas, b);
-        pthread_rwlock_unlock(&dev->as_lock);
-    }
+    rc = pvad_range_publish(dev, b);
     if (rc) {
-        dma_unmap(dev, b);
-        pvad_blob_free(dev, b);
+        pvad_range_free(dev, b);
         return rc;
     }
     rsp->value = b->blob_id;
@@ -183,20 +61,12 @@ int pvad_blob_create(struct pvad_device *dev, const vaccel_request_t *req,
 int pvad_blob_destroy(struct pvad_device *dev, const vaccel_request_t *req)
 {
     struct pvad_region *b;
-    int rc = 0;
 
-    pthread_rwlock_wrlock(&dev->as_lock);
+    /* Only ctl_lock holders change the array: no as_lock to look it up. */
     b = pvad_ioas_find_blob(&dev->ioas, req->handle);
     if (!b)
-        rc = -XEN_ENOENT;
-    else if (pvad_region_in_use(b))
-        rc = -XEN_EBUSY;
-    else
-        pvad_ioas_remove(&dev->ioas, b);
-    pthread_rwlock_unlock(&dev->as_lock);
-    if (!rc)
-        pvad_range_free(dev, b);
-    return rc;
+        return -XEN_ENOENT;
+    return pvad_range_destroy(dev, b);
 }
 
 /* ------------------------------------------------------------ migrate */
@@ -306,12 +176,12 @@ int pvad_blob_migrate(struct pvad_queue *q, const vaccel_request_t *req,
         return -XEN_ENOMEM;
     rc = read_bitmap(q, req, r->npages, bitmap, rsp);
     if (!rc)
-        rc = blob_new(dev, r->iova, r->len, &b);
+        rc = pvad_region_new_blob(dev, r->iova, r->len, &b);
     if (!rc) {
         copied = copy_dirty(r, b, bitmap);
-        rc = range_switch(dev, r, b);
+        rc = pvad_range_switch(dev, r, b);
         if (rc)
-            pvad_blob_free(dev, b);
+            pvad_range_free(dev, b);
     }
     free(bitmap);
     if (rc)
@@ -325,61 +195,34 @@ int pvad_blob_migrate(struct pvad_queue *q, const vaccel_request_t *req,
 
 /* ----------------------------------------------------------- readback */
 
-/* Map the directory's pages (exactly the blob's) writable. */
-static int map_readback_pages(struct pvad_device *dev, pva_gref_t gref_dir,
-                              uint32_t npages, void **addr,
-                              vaccel_response_t *rsp)
-{
-    pva_gref_t *grefs = malloc((size_t)npages * sizeof(*grefs));
-    uint64_t bad_page = 0;
-    int rc;
-
-    if (!grefs)
-        return -XEN_ENOMEM;
-    rc = pvad_read_directory(dev, gref_dir, npages, grefs, &bad_page);
-    if (!rc) {
-        *addr = pvad_map_grants(dev, grefs, npages, true, &bad_page);
-        if (!*addr)
-            rc = -XEN_EACCES;
-    }
-    free(grefs);
-    if (rc == -XEN_EACCES)
-        rsp->value = bad_page;
-    return rc;
-}
-
 /*
- * VACCEL_READBACK_F_REMAP: the pages just filled become a writable region
- * at the blob's range, and the blob goes.  The region is counted like one
- * made by MAP_REGION, taken before anything is mapped.
+ * VACCEL_READBACK_F_REMAP: the pages just filled become the writable
+ * region @r at the blob's range, and the blob goes.
  */
 static int readback_remap(struct pvad_device *dev, struct pvad_region *b,
-                          void *addr)
+                          struct pvad_region *r)
 {
-    struct pvad_region *r = calloc(1, sizeof(*r));
-    int rc;
+    int rc = pvad_range_switch(dev, b, r);
 
-    if (!r)
-        return -XEN_ENOMEM;
-    *r = (struct pvad_region){ .iova = b->iova, .len = b->len,
-                               .writable = true, .addr = addr,
-                               .npages = b->npages };
-    rc = range_switch(dev, b, r);
-    if (rc) {
-        free(r);
+    if (rc)
         return rc;
-    }
     pvad_range_free(dev, b);
     return 0;
 }
 
+/*
+ * The directory lists exactly the blob's pages; they are mapped writable.
+ * With REMAP they become a region counted like one made by MAP_REGION,
+ * charged before anything is mapped.
+ */
 int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
                        vaccel_response_t *rsp)
 {
     bool remap = req->flags & VACCEL_READBACK_F_REMAP;
-    struct pvad_region *b;
-    void *addr = NULL;
+    struct pvad_region *b, *r = NULL;
+    uint64_t bad_page = 0;
     uint32_t npages;
+    void *addr;
     int rc;
 
     b = pvad_ioas_find_blob(&dev->ioas, req->handle);
@@ -389,32 +232,28 @@ int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
         return -XEN_EBUSY;
     npages = b->npages;
     if (remap) {
-        rc = pvad_ctl_take(dev, PVAD_RES_REGIONS, 1);
+        rc = pvad_region_new(dev, b->iova, b->len, true, &r);
         if (rc)
             return rc;
-        rc = pvad_ctl_take(dev, PVAD_RES_MAPPED_PAGES, npages);
-        if (rc) {
-            pvad_ctl_give(dev, PVAD_RES_REGIONS, 1);
-            return rc;
-        }
     }
-    rc = map_readback_pages(dev, req->u.blob_readback.gref_dir, npages, &addr,
-                            rsp);
+    rc = pvad_grants_map(dev, req->u.blob_readback.gref_dir, npages, true,
+                         &addr, &bad_page);
+    if (rc == -XEN_EACCES)
+        rsp->value = bad_page;
     if (!rc) {
         memcpy(addr, b->addr, (size_t)b->len);
-        if (remap)
-            rc = readback_remap(dev, b, addr);
-        else
-            dev->d->p->gntmap->unmap(dev->gm, addr, npages);
+        if (remap) {
+            r->addr = addr;
+            rc = readback_remap(dev, b, r);
+        } else {
+            pvad_grants_unmap(dev, addr, npages);
+        }
     }
-    if (rc && remap) {
-        if (addr)
-            dev->d->p->gntmap->unmap(dev->gm, addr, npages);
-        pvad_ctl_give(dev, PVAD_RES_MAPPED_PAGES, npages);
-        pvad_ctl_give(dev, PVAD_RES_REGIONS, 1);
-    }
-    if (rc)
+    if (rc) {
+        if (r)
+            pvad_range_free(dev, r);  /* unmaps the pages, gives the quota */
         return rc;
+    }
     rsp->len = (uint64_t)npages * VACCEL_PAGE_SIZE;
     return 0;
 }

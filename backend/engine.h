@@ -138,7 +138,7 @@ struct pva_engine_ops {
 
     /*
      * Map [addr, addr + len), the backend's persistent mapping of a
-     * region's grants or a blob's memory (backend/blob.c), into the device
+     * region's grants or a blob's memory (backend/region.c), into the device
      * (its IOMMU) at @iova.  @handle is the engine's, returned to
      * dma_unmap.  Called once per region or blob, never per request.  When
      * BLOB_MIGRATE or BLOB_READBACK moves an IOVA range between a region

@@ -8,9 +8,9 @@
  *                 connect and teardown (device.c), the admin socket
  *                 (stats.c).  Nothing else changes a device's shape.
  *   queue thread  one per device queue (queue.c): consumes its ring, runs
- *                 control operations inline (control.c, blob.c), submits data
- *                 operations to the engine and posts responses.  Only it
- *                 touches its ring.
+ *                 control operations inline (control.c, see "The control
+ *                 path" below), submits data operations to the engine and
+ *                 posts responses.  Only it touches its ring.
  *   engine        calls job->done() from its own threads; the job goes
  *                 back to its queue thread through a lock-free list (as
  *                 does a request held on a recoverable fault once the
@@ -163,7 +163,7 @@ int pvad_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /*
  * A range of the I/O address space: a region of granted pages, or a blob
  * of backend memory (blob_id != 0).  Translation treats both alike; only
- * creation and release differ.
+ * creation and release differ (both in region.c).
  */
 struct pvad_region {
     uint64_t iova;
@@ -206,7 +206,10 @@ struct pvad_pieces {
     uint64_t len;
 };
 
-/* @max_ranges: max-regions + max-blobs, the most that can coexist. */
+/*
+ * iova.c: the sorted range table and translation; locking is the caller's.
+ * @max_ranges: max-regions + max-blobs, the most that can coexist.
+ */
 int pvad_ioas_init(struct pvad_ioas *as, unsigned int max_ranges,
                    uint32_t iova_bits);
 void pvad_ioas_fini(struct pvad_ioas *as);
@@ -470,23 +473,32 @@ void pvad_evt_queue_stopped(struct pvad_device *dev, unsigned int queue,
 void pvad_evt_quota(struct pvad_device *dev, enum pvad_res res,
                     int32_t status, uint64_t limit);
 
+/*
+ * The control path, top down: control.c dispatches each control op to
+ * region.c, session.c or blob.c (and FAULT_RESPONSE to fault.c);
+ * session.c and blob.c sit over region.c, the only file that maps grants
+ * for the address space, calls the engine's dma_map / dma_unmap and
+ * charges ranges to the quota.  No call runs back up.  Unless stated,
+ * the functions of these four files run on a queue thread with ctl_lock
+ * held.
+ */
+
 /* control.c: control operations, run inline by the queue thread. */
 void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
                   vaccel_response_t *rsp);
-/* Shared by control.c and blob.c (ctl_lock held). */
-int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len);
-int pvad_ctl_take(struct pvad_device *dev, enum pvad_res res, uint64_t n);
-void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n);
-int pvad_read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
-                        uint32_t npages, pva_gref_t *grefs,
-                        uint64_t *bad_page);
-/* Map @npages grants; NULL with *bad_page = the first that fails. */
-void *pvad_map_grants(struct pvad_device *dev, const pva_gref_t *grefs,
-                      uint32_t npages, bool writable, uint64_t *bad_page);
-/* Unmap and free a region or a blob (out of the address space already). */
-void pvad_range_free(struct pvad_device *dev, struct pvad_region *r);
 
-/* blob.c: BLOB_CREATE, _DESTROY, _MIGRATE, _READBACK (ctl_lock held). */
+/* session.c: the session table; SESSION_CREATE and SESSION_DESTROY. */
+/* Connect (main thread): a table of @cap free slots. */
+int pvad_sessions_init(struct pvad_sessions *s, uint32_t cap);
+/* The live session @id names, or NULL.  Data path: as_lock read-held. */
+struct pvad_session *pvad_session_lookup(struct pvad_sessions *s, uint32_t id);
+int pvad_session_create(struct pvad_queue *q, const vaccel_request_t *req,
+                        vaccel_response_t *rsp);
+int pvad_session_destroy(struct pvad_device *dev, const vaccel_request_t *req);
+/* Tear-down (main thread, queues joined): every session, then the table. */
+void pvad_sessions_release_all(struct pvad_device *dev);
+
+/* blob.c: BLOB_CREATE, _DESTROY, _MIGRATE, _READBACK. */
 int pvad_blob_create(struct pvad_device *dev, const vaccel_request_t *req,
                      vaccel_response_t *rsp);
 int pvad_blob_destroy(struct pvad_device *dev, const vaccel_request_t *req);
@@ -494,14 +506,55 @@ int pvad_blob_migrate(struct pvad_queue *q, const vaccel_request_t *req,
                       vaccel_response_t *rsp);
 int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
                        vaccel_response_t *rsp);
-/* Release a blob's memory and quota (pvad_range_free does this). */
-void pvad_blob_free(struct pvad_device *dev, struct pvad_region *b);
 
-/* Tear-down helpers (main thread, queues joined). */
+/* region.c: making, mapping and freeing ranges; MAP_REGION, UNMAP_REGION. */
+int pvad_region_map(struct pvad_device *dev, const vaccel_request_t *req,
+                    vaccel_response_t *rsp);
+int pvad_region_unmap(struct pvad_device *dev, const vaccel_request_t *req);
+/*
+ * Take @n of @res from the device's and the domain's budget, or neither;
+ * a refusal is its status, with a quota record on the event ring.
+ */
+int pvad_ctl_take(struct pvad_device *dev, enum pvad_res res, uint64_t n);
+void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n);
+/* May [iova, iova + len) become a new region or blob?  0 or a status. */
+int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len);
+/*
+ * Read the page directory at @gref_dir (exactly @npages grants) and map
+ * them in one batch at *addr.  -XEN_EACCES with *bad_page the index of the
+ * first page that does not map, -XEN_EINVAL for a bad directory.
+ */
+int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
+                    uint32_t npages, bool writable, void **addr,
+                    uint64_t *bad_page);
+void pvad_grants_unmap(struct pvad_device *dev, void *addr, uint32_t npages);
+/*
+ * A new range, charged to the quota (or nothing is), in no address space
+ * and not mapped into the engine yet.  A region gets its grants in addr
+ * (pvad_grants_map); a blob comes with its zeroed memory.
+ */
+int pvad_region_new(struct pvad_device *dev, uint64_t iova, uint64_t len,
+                    bool writable, struct pvad_region **out);
+int pvad_region_new_blob(struct pvad_device *dev, uint64_t iova, uint64_t len,
+                         struct pvad_region **out);
+/* Map @r into the engine and insert it in the address space. */
+int pvad_range_publish(struct pvad_device *dev, struct pvad_region *r);
+/*
+ * Make @old's range (same iova and len) point at @new_r, in the address
+ * space and the engine, unless a request pins @old (-XEN_EBUSY).  On any
+ * error @old is still in place and @new_r is not.
+ */
+int pvad_range_switch(struct pvad_device *dev, struct pvad_region *old,
+                      struct pvad_region *new_r);
+/* Take @r out of the address space and free it, unless it is pinned. */
+int pvad_range_destroy(struct pvad_device *dev, struct pvad_region *r);
+/*
+ * Unmap @r from the engine and free it: a region's grants or a blob's
+ * memory, and its quota.  It is in no address space (any more).
+ */
+void pvad_range_free(struct pvad_device *dev, struct pvad_region *r);
+/* Tear-down (main thread, queues joined): every region and blob. */
 void pvad_regions_release_all(struct pvad_device *dev);
-void pvad_sessions_release_all(struct pvad_device *dev);
-int pvad_sessions_init(struct pvad_sessions *s, uint32_t cap);
-struct pvad_session *pvad_session_lookup(struct pvad_sessions *s, uint32_t id);
 
 /* validate.c */
 struct pvad_offer {

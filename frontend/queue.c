@@ -19,14 +19,7 @@
 #include <unistd.h>
 
 #include "frontend/internal.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define cpu_relax() __asm__ __volatile__("" ::: "memory")
-#endif
+#include "platform/cpu_relax.h"
 
 static inline struct fe_slot *sqe_slot(struct pva_sqe *sqe)
 {

@@ -70,14 +70,24 @@ check() {
             echo "layering: $name: $obj is missing (build first)" >&2
             return 1
         fi
-        "$NM" -g --defined-only "$obj" |
-            awk -v f="$src" 'NF >= 3 { print $3, f }' >>"$tmp/defs"
-        "$NM" -u "$obj" | awk -v f="$src" '{ print f, $NF }' >>"$tmp/uses"
+        # $NM may carry flags (libtool's "nm -B"): split it.
+        if ! $NM -g --defined-only "$obj" >"$tmp/nm.def" ||
+           ! $NM -u "$obj" >"$tmp/nm.und"; then
+            echo "layering: $name: $NM failed on $obj" >&2
+            return 1
+        fi
+        awk -v f="$src" 'NF >= 3 { print $3, f }' "$tmp/nm.def" >>"$tmp/defs"
+        awk -v f="$src" '{ print f, $NF }' "$tmp/nm.und" >>"$tmp/uses"
     done
     # Edges "from to symbol", then a depth-first search for back edges.
     awk 'NR == FNR { def[$1] = $2; next }
          ($2 in def) && def[$2] != $1 { print $1, def[$2], $2 }' \
         "$tmp/defs" "$tmp/uses" | sort -u >"$tmp/edges"
+    # Files of one component call each other: no edge means nothing was read.
+    if [ $# -gt 1 ] && [ ! -s "$tmp/edges" ]; then
+        echo "layering: $name: no calls between its $# files found" >&2
+        return 1
+    fi
     awk -v comp="$name" '
         {
             key = $1 SUBSEP $2

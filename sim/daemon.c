@@ -103,6 +103,8 @@ static void member_free(struct simd *s, struct sim_member *m)
 {
     sim_loop_del(s->loop, m->fd);
     close(m->fd);
+    if (m->pidfd >= 0)
+        close(m->pidfd);
     free(m);
 }
 
@@ -239,8 +241,12 @@ static int member_new(struct simd *s, struct sim_domain *d, pid_t pid)
     m->fd = sv[0];
     m->token_ino = st.st_ino;
     m->pid = pid;
+    /* Taken now, while the process waits for our reply: it is this one. */
+    m->pidfd = simd_pidfd_open(pid);
     if (sim_loop_add(s->loop, m->fd, EPOLLIN | EPOLLRDHUP, member_event,
                      d) < 0) {
+        if (m->pidfd >= 0)
+            close(m->pidfd);
         close(sv[0]);
         close(sv[1]);
         free(m);
@@ -323,13 +329,8 @@ static struct sim_domain *req_domain(struct sim_conn *c, struct sim_req *req)
 
 static void kill_members(struct sim_domain *d)
 {
-    for (struct sim_member *m = d->members; m; m = m->next) {
-        if (m->pid <= 0)
-            continue;
-        if (getpgid(m->pid) == m->pid)
-            kill(-m->pid, SIGKILL);
-        kill(m->pid, SIGKILL);
-    }
+    for (struct sim_member *m = d->members; m; m = m->next)
+        simd_proc_signal(m->pid, m->pidfd, SIGKILL);
 }
 
 static void handle_destroy(struct sim_conn *c, struct sim_req *req)

@@ -41,6 +41,7 @@ struct sim_member {
     int fd;        /* daemon's end of the token socketpair */
     ino_t token_ino; /* inode of the end handed to the domain */
     pid_t pid;     /* the `run` process (its process group is killed) */
+    int pidfd;     /* of that process, from the join on; -1 if none */
 };
 
 struct sim_domain {
@@ -102,6 +103,15 @@ int simd_reply(struct sim_conn *c, const struct sim_req *req, int status,
 /* Log a line when the daemon runs verbose (stderr). */
 void simd_log(struct simd *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Processes of the domains (sim/procs.c).  simd_pidfd_open() returns a
+ * pidfd or -1.  simd_proc_signal() sends @sig to a process, through
+ * @pidfd if it is not -1 (then never to a later process with the same
+ * pid), and to its process group if it leads one.
+ */
+int simd_pidfd_open(pid_t pid);
+void simd_proc_signal(pid_t pid, int pidfd, int sig);
 
 /*
  * Grant module (sim/gnttab.c).  handle() gets every SIM_GNT_* request of a

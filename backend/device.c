@@ -61,6 +61,11 @@ void pvad_device_free(struct pvad_device *dev)
 
 /* ------------------------------------------------------ reading nodes */
 
+/*
+ * The error text of a failed connect goes into the log and into the
+ * "error" node the guest reads: a value the guest wrote appears in it
+ * only through pvad_escape().
+ */
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -94,9 +99,12 @@ static int read_fe_u32(struct pvad_device *dev, const char *name, int64_t def,
         return -EINVAL;
     }
     rc = pvad_parse_u64(s, max, &v);
-    if (rc)
-        seterr(err, errlen, "%s = \"%.32s\" is not a number in 0..%u", name,
-               s, max);
+    if (rc) {
+        char shown[PVAD_ESCAPE_LEN];
+
+        seterr(err, errlen, "%s = \"%s\" is not a number in 0..%u", name,
+               pvad_escape(shown, sizeof(shown), s), max);
+    }
     free(s);
     if (!rc)
         *out = (uint32_t)v;

@@ -3,7 +3,9 @@
  * log.c: levelled logging to stderr or syslog.
  *
  * Anything a guest can trigger at will is logged at most once per queue
- * (a queue stop) or only at debug level, so a guest cannot flood the log.
+ * (a queue stop) or only at debug level, so a guest cannot flood the log;
+ * and anything a guest wrote is escaped (pvad_escape) before it is
+ * formatted into a message, so it cannot forge one.
  */
 #include "config.h"
 
@@ -70,4 +72,55 @@ void pvad_log(enum pvad_log_level level, const char *fmt, ...)
         fprintf(stderr, "%s.%03ldZ pvacceld: %s: %s\n", when,
                 ts.tv_nsec / 1000000, names[level], msg);
     }
+}
+
+/* @c as it appears in escaped text, in @out; returns its length (1-4). */
+static size_t escape_octet(unsigned char c, char out[4])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (c == '\\' || c == '"') {
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hex[c >> 4];
+    out[3] = hex[c & 0xf];
+    return 4;
+}
+
+const char *pvad_escape(char *buf, size_t size, const char *s)
+{
+    static const char ellipsis[] = "...";
+    const size_t dots = sizeof(ellipsis) - 1;
+    size_t max, used = 0, cut = 0;
+
+    if (!size)
+        return "";
+    max = size - 1;                 /* characters, without the NUL */
+    for (; *s; s++) {
+        char esc[4];
+        size_t n = escape_octet((unsigned char)*s, esc);
+
+        if (used + n > max) {
+            /* Back to the last escape after which the ellipsis fits. */
+            used = cut;
+            n = max - cut < dots ? max - cut : dots;
+            memcpy(buf + used, ellipsis, n);
+            used += n;
+            break;
+        }
+        memcpy(buf + used, esc, n);
+        used += n;
+        if (used + dots <= max)
+            cut = used;
+    }
+    buf[used] = '\0';
+    return buf;
 }

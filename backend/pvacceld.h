@@ -63,6 +63,19 @@ uint64_t pvad_now_ns(void);
  */
 bool pvad_log_ratelimit(_Atomic uint64_t *last);
 
+/*
+ * @s made safe for a log line or a xenstore node the guest reads, in
+ * @buf of @size bytes; returns @buf.  Every string a guest (or the
+ * toolstack) wrote goes through this before it is formatted into either,
+ * so that it cannot forge log lines, drive a terminal or stretch a line.
+ * Printable ASCII stays as it is but for backslash and double quote,
+ * written \\ and \"; every other octet is \xNN.  A result that does not
+ * fit is cut between escapes and ends in "...".
+ */
+const char *pvad_escape(char *buf, size_t size, const char *s);
+/* A buffer for one guest value in a message: 63 characters at most. */
+#define PVAD_ESCAPE_LEN 64
+
 /* ------------------------------------------------- limits and quotas */
 
 /* Per-device limits: advertised in xenstore, enforced per device. */

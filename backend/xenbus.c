@@ -259,9 +259,13 @@ static void republish(struct pvad_device *dev, enum xenbus_state want)
                                   sizeof(err));
     free(params);
     if (rc) {
-        pvad_warn("vaccel %u/%u: %s", dev->fe_domid, dev->devid, err);
+        char shown[sizeof(err)];
+
+        /* The message quotes the toolstack's params node as it is. */
+        pvad_escape(shown, sizeof(shown), err);
+        pvad_warn("vaccel %u/%u: %s", dev->fe_domid, dev->devid, shown);
         dev->lim = d->cfg.limits;
-        publish_txn(dev, XenbusStateClosed, err);
+        publish_txn(dev, XenbusStateClosed, shown);
         return;
     }
     rc = publish_txn(dev, want, NULL);
@@ -292,9 +296,12 @@ static int attach_frontend(struct pvad_device *dev)
     snprintf(want, sizeof(want), "/local/domain/%u/device/%s/%u",
              dev->fe_domid, VACCEL_DEVICE_TYPE, dev->devid);
     if (!fe || strcmp(fe, want) || fe_id != dev->fe_domid) {
+        char shown[PVAD_ESCAPE_LEN];
+
         pvad_debug("vaccel %u/%u: frontend node %s, frontend-id %ld: "
                    "not a complete device (yet)", dev->fe_domid, dev->devid,
-                   fe ? fe : "missing", fe_id);
+                   fe ? pvad_escape(shown, sizeof(shown), fe) : "missing",
+                   fe_id);
         free(fe);
         return -ENOENT;
     }
@@ -345,6 +352,7 @@ static void do_connect(struct pvad_device *dev)
                   dev->fe_domid, dev->devid, dev->nr_queues, dev->ring_order);
         return;
     }
+    /* @err holds guest values only escaped (device.c), so it is safe. */
     pvad_log(pvad_log_ratelimit(&dev->warn_last_ns) ? PVAD_LOG_WARN :
              PVAD_LOG_DEBUG, "vaccel %u/%u: handshake error: %s",
              dev->fe_domid, dev->devid, err);
@@ -592,6 +600,7 @@ void pvad_xenbus_handle_watches(struct pvad *d)
 
     /* Coalesce: drain every queued event before acting on any. */
     while (xs(d)->read_watch(d->xs, &path, &token) == 0) {
+        /* Tokens are ours; xenstore paths are [A-Za-z0-9/_@-] only. */
         pvad_debug("watch %s %s", token, path);
         if (!strcmp(token, TOKEN_BACKEND)) {
             rescan = true;

@@ -10,6 +10,9 @@
  * for the token among the peer process's open files, since libxenstore
  * cannot pass fds).  When every copy of a token is closed the daemon's end
  * reads EOF: that is how it learns the processes have exited.
+ *
+ * Stopping (SIM_SHUTDOWN, SIGTERM, SIGINT) ends every domain's processes
+ * first, while the loop still serves them (sim/procs.c).
  */
 #include "config.h"
 
@@ -103,6 +106,8 @@ static void member_free(struct simd *s, struct sim_member *m)
 {
     sim_loop_del(s->loop, m->fd);
     close(m->fd);
+    if (m->pidfd >= 0)
+        close(m->pidfd);
     free(m);
 }
 
@@ -239,8 +244,12 @@ static int member_new(struct simd *s, struct sim_domain *d, pid_t pid)
     m->fd = sv[0];
     m->token_ino = st.st_ino;
     m->pid = pid;
+    /* Taken now, while the process waits for our reply: it is this one. */
+    m->pidfd = simd_pidfd_open(pid);
     if (sim_loop_add(s->loop, m->fd, EPOLLIN | EPOLLRDHUP, member_event,
                      d) < 0) {
+        if (m->pidfd >= 0)
+            close(m->pidfd);
         close(sv[0]);
         close(sv[1]);
         free(m);
@@ -303,6 +312,10 @@ static void handle_create(struct sim_conn *c, struct sim_req *req)
         simd_reply(c, req, -EINVAL, NULL, 0, NULL, 0);
         return;
     }
+    if (c->simd->stop) {
+        simd_reply(c, req, -ESHUTDOWN, NULL, 0, NULL, 0);
+        return;
+    }
     if (in.domid == 0)
         in.domid = next_free_domid(c->simd);
     err = in.domid ? domain_create(c->simd, in.domid, in.name, &d) : -ENOSPC;
@@ -323,13 +336,8 @@ static struct sim_domain *req_domain(struct sim_conn *c, struct sim_req *req)
 
 static void kill_members(struct sim_domain *d)
 {
-    for (struct sim_member *m = d->members; m; m = m->next) {
-        if (m->pid <= 0)
-            continue;
-        if (getpgid(m->pid) == m->pid)
-            kill(-m->pid, SIGKILL);
-        kill(m->pid, SIGKILL);
-    }
+    for (struct sim_member *m = d->members; m; m = m->next)
+        simd_proc_signal(m->pid, m->pidfd, SIGKILL);
 }
 
 static void handle_destroy(struct sim_conn *c, struct sim_req *req)
@@ -352,8 +360,9 @@ static void handle_join(struct sim_conn *c, struct sim_req *req)
     socklen_t clen = sizeof(cred);
     int token;
 
-    if (!d) {
-        simd_reply(c, req, -ESRCH, NULL, 0, NULL, 0);
+    if (!d || c->simd->stop) {
+        /* Stopping: a process joining now would escape the SIGTERM. */
+        simd_reply(c, req, d ? -ESHUTDOWN : -ESRCH, NULL, 0, NULL, 0);
         return;
     }
     getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
@@ -407,8 +416,9 @@ static void dispatch(struct sim_conn *c, struct sim_req *req)
     } else if (t == SIM_DOMAIN_LIST) {
         handle_list(c, req);
     } else {
+        /* SIM_SHUTDOWN: the client waits for our end of its socket. */
         simd_reply(c, req, 0, NULL, 0, NULL, 0);
-        sim_loop_stop(c->simd->loop);
+        simd_stop_begin(c->simd);
     }
 }
 
@@ -566,15 +576,16 @@ static int listen_on(const char *dir, const char *name, int type,
     return fd;
 }
 
+/* SIGTERM or SIGINT: stop as for SIM_SHUTDOWN. */
 static void signal_event(struct sim_loop *loop, int fd, uint32_t events,
                          void *opaque)
 {
     struct signalfd_siginfo si;
 
+    (void)loop;
     (void)events;
-    (void)opaque;
     if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        sim_loop_stop(loop);
+        simd_stop_begin(opaque);
 }
 
 static int add_signals(struct simd *s)
@@ -669,6 +680,8 @@ void simd_free(struct simd *s)
 {
     if (!s)
         return;
+    simd_stop_free(s);
+    /* What outlived the stop, or all of a daemon that never ran. */
     while (s->domains) {
         struct sim_domain *d = s->domains;
 

@@ -35,7 +35,11 @@ static void usage(FILE *f)
             "usage: pvaccel-sim [--dir DIR] COMMAND [ARGS]\n"
             "\n"
             "  start [--foreground] [--verbose]  start the sim daemon\n"
-            "  stop                              stop it (all domains die)\n"
+            "  stop                              end every domain's processes,"
+            " dom0's\n"
+            "                                    too (SIGTERM, SIGKILL after"
+            " 5 s),\n"
+            "                                    then the daemon\n"
             "  create [--domid N] [NAME] [-- CMD...]\n"
             "                                    create a domain, print its"
             " domid,\n"
@@ -184,7 +188,10 @@ static int cmd_stop(const char *dir)
         sim_client_close(&c);
         return die_errno(err, "stop");
     }
-    /* The daemon exits after replying: wait for its end of the socket. */
+    /*
+     * The daemon ends the domains' processes, then exits: its end of the
+     * socket closes only then.
+     */
     while (read(c.fd, &byte, 1) > 0)
         ;
     sim_client_close(&c);

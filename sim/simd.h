@@ -14,7 +14,8 @@
  * run` receives a token for the domain and leaves it open across exec, so
  * the token lives exactly as long as the processes of the domain do.  When
  * the last one closes, the domain dies: its grants, ports and xenstore home
- * go away and @releaseDomain fires.  dom0 never dies.
+ * go away and @releaseDomain fires.  dom0 never dies.  When the daemon
+ * stops, every domain's processes are ended first (sim/procs.c).
  */
 #ifndef PVACCEL_SIM_SIMD_H
 #define PVACCEL_SIM_SIMD_H
@@ -41,6 +42,7 @@ struct sim_member {
     int fd;        /* daemon's end of the token socketpair */
     ino_t token_ino; /* inode of the end handed to the domain */
     pid_t pid;     /* the `run` process (its process group is killed) */
+    int pidfd;     /* of that process, from the join on; -1 if none */
 };
 
 struct sim_domain {
@@ -77,6 +79,8 @@ struct sim_req {
     unsigned int nfds;
 };
 
+struct simd_stop;       /* sim/procs.c */
+
 struct simd {
     struct sim_loop *loop;
     char *dir;
@@ -87,6 +91,7 @@ struct simd {
     struct sim_conn *conns;
     struct xs_server *xs;
     bool verbose;
+    struct simd_stop *stop;    /* NULL until the daemon starts to stop */
 };
 
 struct sim_domain *simd_domain_find(struct simd *s, uint16_t domid);
@@ -102,6 +107,22 @@ int simd_reply(struct sim_conn *c, const struct sim_req *req, int status,
 /* Log a line when the daemon runs verbose (stderr). */
 void simd_log(struct simd *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Processes of the domains (sim/procs.c).  simd_pidfd_open() returns a
+ * pidfd or -1.  simd_proc_signal() sends @sig to a process, through
+ * @pidfd if it is not -1 (then never to a later process with the same
+ * pid), and to its process group if it leads one.
+ *
+ * simd_stop_begin() starts the daemon's stop: SIGTERM to every process of
+ * every domain, dom0's too; the loop serves on and ends once they have
+ * exited, SIGKILL going to those left after a grace period.  Idempotent.
+ * simd_stop_free() releases what it used.
+ */
+int simd_pidfd_open(pid_t pid);
+void simd_proc_signal(pid_t pid, int pidfd, int sig);
+void simd_stop_begin(struct simd *s);
+void simd_stop_free(struct simd *s);
 
 /*
  * Grant module (sim/gnttab.c).  handle() gets every SIM_GNT_* request of a

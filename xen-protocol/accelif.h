@@ -354,7 +354,8 @@
  *
  *      A one-line reason, written when the backend rejects the frontend's
  *      parameters and goes to XenbusStateClosing.  Removed when the backend
- *      next enters XenbusStateInitWait.
+ *      next enters XenbusStateInitWait.  Printable ASCII: a value it quotes
+ *      is escaped (\\, \" and \xNN) and cut short with "...".
  *
  ******************************************************************************
  *                            Frontend XenBus Nodes

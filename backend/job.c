@@ -403,7 +403,6 @@ void pvad_job_start(struct pvad_queue *q, struct pvad_job *job)
     job->bytes_in = job->src.len;
     fill_job(job, &job->req);
     job->job.done = job_done;
-    job->job.opaque = job;
     if (q->deferred.head || !submit(q, job))
         fifo_push(&q->deferred, job);
 }

@@ -67,9 +67,10 @@ pvad_queue_platform(const struct pvad_queue *q)
 /* ------------------------------------------------------- response.c */
 
 /*
- * Post @rsp in the next response slot (an error response without len,
- * and without aux unless -XEN_ENOSPC) and account for it.  @t0: when the
- * request was consumed; @bytes_in: what it read.  Published with the
+ * Post @rsp in the next response slot, after applying the protocol's rule
+ * for error responses (only aux with -XEN_ENOSPC, and value with a control
+ * operation's -XEN_EACCES, mean anything), and account for it.  @t0: when
+ * the request was consumed; @bytes_in: what it read.  Published with the
  * next PVAD_PUBLISH_EVERY responses, or by pvad_responses_publish().
  */
 void pvad_respond(struct pvad_queue *q, vaccel_response_t *rsp, uint64_t t0,

@@ -4,9 +4,11 @@
  * queue's responses, written into its ring, accounted and published in
  * batches, and the in-flight quota that is settled around them.
  *
- * Every response of the queue passes through pvad_respond(), which writes
- * every octet of its slot (XSA-216).  Called by job.c and queue.c; calls
- * only quota.c, stats.c, events.c and the platform's event channels.
+ * Every response of the queue passes through pvad_respond(), so the
+ * protocol's rules for what a response slot holds are kept here once:
+ * every octet written (XSA-216), and on error only the fields the status
+ * gives a meaning.  Called by job.c and queue.c; calls only quota.c,
+ * stats.c, events.c and the platform's event channels.
  */
 #include "config.h"
 
@@ -66,14 +68,28 @@ static void post_response(struct pvad_queue *q, const vaccel_response_t *rsp)
         pvad_responses_publish(q);
 }
 
+/*
+ * An error response (accelif.h): len is 0; aux means something only with
+ * -XEN_ENOSPC (the bytes needed, if known); value only with -XEN_EACCES
+ * from a control operation (the index of the grant that failed to map).
+ * Cleared here for every response, so what reaches the guest never
+ * depends on an engine or a control operation having cleaned up after
+ * itself when it failed.
+ */
+static void clear_error_fields(vaccel_response_t *rsp)
+{
+    rsp->len = 0;
+    if (rsp->status != -XEN_EACCES || VACCEL_OP_IS_DATA(rsp->op))
+        rsp->value = 0;
+    if (rsp->status != -XEN_ENOSPC)
+        rsp->aux = 0;
+}
+
 void pvad_respond(struct pvad_queue *q, vaccel_response_t *rsp, uint64_t t0,
                   uint64_t bytes_in)
 {
-    if (rsp->status) {
-        rsp->len = 0;
-        if (rsp->status != -XEN_ENOSPC)
-            rsp->aux = 0;
-    }
+    if (rsp->status)
+        clear_error_fields(rsp);
     post_response(q, rsp);
     /* Latency at the resolution of a round: no clock read per request. */
     pvad_qstats_account(&q->stats, rsp->op, rsp->status, bytes_in, rsp->len,

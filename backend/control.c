@@ -61,8 +61,5 @@ void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
         break;
     }
     pthread_mutex_unlock(&dev->ctl_lock);
-    rsp->status = rc;
-    /* -XEN_EACCES keeps the index of the page that did not map. */
-    if (rc && rc != -XEN_EACCES)
-        rsp->value = 0;
+    rsp->status = rc;           /* pvad_respond() clears what an error left */
 }

@@ -118,9 +118,8 @@ struct pva_job {
     uint64_t value;
     uint64_t aux;
 
-    /* completion */
+    /* completion: the submitter's own job structure embeds this one */
     void (*done)(struct pva_job *job);
-    void *opaque;               /* the backend's */
 };
 
 struct pva_engine_ops {

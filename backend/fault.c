@@ -8,12 +8,14 @@
  * meanwhile (resolution failed, so no region or session reference was
  * taken) and counts as in flight.  The answer goes back to the owning
  * queue through its completion list, so only the owner writes its ring.
+ *
+ * In the request path (queue_internal.h) it sits between the queue thread,
+ * which holds a job that faulted and hands back the answered ones, and
+ * job.c, which it calls to resolve, start or fail a job again.
  */
 #include "config.h"
 
-#include <string.h>
-
-#include "backend/pvacceld.h"
+#include "backend/queue_internal.h"
 
 static void held_unlink(struct pvad_device *dev, struct pvad_job *job)
 {
@@ -89,15 +91,6 @@ int pvad_fault_answer(struct pvad_device *dev, uint32_t fault_id,
     return 0;
 }
 
-static void fault_complete(struct pvad_queue *q, struct pvad_job *job,
-                           int32_t status)
-{
-    memset(&job->job, 0, sizeof(job->job));
-    job->job.status = status;
-    job->session = NULL;
-    pvad_job_finish(q, job);
-}
-
 /* The owner's side of an answer: retry, or complete with the answer. */
 void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job)
 {
@@ -107,7 +100,7 @@ void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job)
     job->retry = false;
     q->held--;
     if (job->answer < 0) {
-        fault_complete(q, job, job->answer);
+        pvad_job_fail(q, job, job->answer);
         return;
     }
     rc = pvad_job_resolve(q, &job->req, job, &f);
@@ -116,7 +109,7 @@ void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job)
     if (rc == -XEN_EFAULT)
         job->fault = f;
     if (rc)
-        fault_complete(q, job, rc);
+        pvad_job_fail(q, job, rc);
     else
         pvad_job_start(q, job);
 }
@@ -155,6 +148,6 @@ void pvad_fault_expire(struct pvad_queue *q, bool all)
 
         expired = job->next;
         q->held--;
-        fault_complete(q, job, all ? -XEN_EFAULT : -XEN_ETIMEDOUT);
+        pvad_job_fail(q, job, all ? -XEN_EFAULT : -XEN_ETIMEDOUT);
     }
 }

@@ -9,8 +9,9 @@
  *                 (stats.c).  Nothing else changes a device's shape.
  *   queue thread  one per device queue (queue.c): consumes its ring, runs
  *                 control operations inline (control.c, see "The control
- *                 path" below), submits data operations to the engine and
- *                 posts responses.  Only it touches its ring.
+ *                 path" below), submits data operations to the engine
+ *                 (job.c) and posts responses (response.c).  Only it
+ *                 touches its ring.
  *   engine        calls job->done() from its own threads; the job goes
  *                 back to its queue thread through a lock-free list (as
  *                 does a request held on a recoverable fault once the
@@ -321,32 +322,15 @@ void pvad_qstats_account(struct pvad_qstats *s, uint8_t op, int32_t status,
 
 /* -------------------------------------------------------------- queues */
 
-struct pvad_queue;
+/*
+ * The request path: queue.c, fault.c, job.c and response.c, layered as
+ * queue_internal.h describes; that header also holds struct pvad_job, a
+ * request on its way through the engine.
+ */
+struct pvad_job;
 
 /* Pieces of a scatter list or a key: they lie in at most this many regions. */
 #define PVAD_SCRATCH_PIECES 8
-
-/* A request on its way through the engine; pooled per queue. */
-struct pvad_job {
-    struct pva_job job;         /* first: done() gets back to us */
-    struct pvad_queue *q;
-    struct pvad_job *next;      /* free list or completion list */
-    vaccel_request_t req;       /* the checked copy, kept for retries */
-    uint64_t t_start_ns;
-    uint64_t bytes_in;
-    struct pvad_session *session;
-    struct pvad_pieces src;
-    struct pvad_pieces dst;
-
-    /* Recoverable faults (VACCEL_REQ_F_IOPF): held until answered. */
-    struct pvad_job *held_next; /* dev->held, under dev->fault_lock */
-    uint32_t fault_id;
-    unsigned int faults;        /* times this request faulted */
-    uint64_t deadline_ns;
-    int32_t answer;             /* FAULT_RESPONSE status */
-    bool retry;                 /* back on the completion list: answered */
-    struct pvad_fault fault;    /* for a final -XEN_EFAULT */
-};
 
 /* Jobs in order, linked through next. */
 struct pvad_job_fifo {
@@ -387,7 +371,7 @@ struct pvad_queue {
      * In-flight quota reserved for the valid data requests of a step but
      * not yet used (returned at the end of the step), and quota of
      * finished requests not yet given back (returned before responses are
-     * published): settled in bulk, not once per request (queue.c).
+     * published): settled in bulk, not once per request (response.c).
      */
     unsigned int in_flight_credit;
     unsigned int in_flight_returned;
@@ -399,31 +383,20 @@ struct pvad_queue {
     struct pvad_qstats stats;
 };
 
+/* queue.c: the queue thread. */
 int pvad_queue_start(struct pvad_queue *q);
 /* Ask the thread to finish what it consumed and exit; then join it. */
 void pvad_queue_stop(struct pvad_queue *q);
-/* Shared by queue.c and fault.c; queue thread unless stated. */
-void pvad_queue_push_done(struct pvad_queue *q, struct pvad_job *job); /* any */
-int pvad_job_resolve(struct pvad_queue *q, const vaccel_request_t *req,
-                     struct pvad_job *job, struct pvad_fault *f);
-void pvad_job_start(struct pvad_queue *q, struct pvad_job *job);
-void pvad_job_finish(struct pvad_queue *q, struct pvad_job *job);
+/* After the engine queue is closed: the wake-up fd and the job pool. */
+void pvad_queue_fini(struct pvad_queue *q);
+
+/* job.c: the queue's job pool (freed by pvad_queue_fini). */
+int pvad_queue_alloc_jobs(struct pvad_queue *q);
 
 /* fault.c: recoverable faults. */
-/* Hold @job on fault @f; false if it may not (limit, event ring full). */
-bool pvad_fault_hold(struct pvad_queue *q, struct pvad_job *job,
-                     const struct pvad_fault *f);
-/* The job came back answered: retry it or complete it with the answer. */
-void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job);
-/* Complete held requests whose time is up (@all: every one, stopping). */
-void pvad_fault_expire(struct pvad_queue *q, bool all);
 /* FAULT_RESPONSE, from any queue: 0, or -XEN_ENOENT if nothing is held. */
 int pvad_fault_answer(struct pvad_device *dev, uint32_t fault_id,
                       int32_t status);
-/* After the engine queue is closed: the wake-up fd and the job pool. */
-void pvad_queue_fini(struct pvad_queue *q);
-int pvad_queue_alloc_jobs(struct pvad_queue *q);
-void pvad_queue_free_jobs(struct pvad_queue *q);
 
 /* ------------------------------------------------------------- devices */
 

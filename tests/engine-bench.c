@@ -100,7 +100,7 @@ struct bjob {
 
 static void bjob_done(struct pva_job *job)
 {
-    struct bjob *b = job->opaque;
+    struct bjob *b = (struct bjob *)job;    /* job is its first member */
 
     atomic_store_explicit(&b->busy, false, memory_order_release);
 }
@@ -146,7 +146,6 @@ static struct bres run_engine(struct pva_engine_queue *q,
         b->job.dst = (struct pva_operand){ &b->d, c->dst_len ? 1 : 0,
                                            c->dst_len };
         b->job.done = bjob_done;
-        b->job.opaque = b;
         atomic_init(&b->busy, false);
     }
 

@@ -63,7 +63,6 @@ static void tj_init(struct tj *t, uint8_t op, uint8_t alg)
     pthread_cond_init(&t->c, NULL);
     t->job.op = op;
     t->job.alg = alg;
-    t->job.opaque = t;
 }
 
 static void tj_fini(struct tj *t)
@@ -74,7 +73,7 @@ static void tj_fini(struct tj *t)
 
 static void tj_done(struct pva_job *job)
 {
-    struct tj *t = job->opaque;
+    struct tj *t = (struct tj *)job;    /* job is its first member */
 
     pthread_mutex_lock(&t->m);
     t->done = true;
@@ -1521,7 +1520,7 @@ static void gate_bump(struct gate *g, unsigned int *field)
 }
 
 /* Jobs of these tests: index in flags' high bits is not allowed, so the
- * job index lives in opaque. */
+ * job index lives beside the job. */
 struct qjob {
     struct pva_job job;
     struct pva_iov iov;
@@ -1532,7 +1531,7 @@ struct qjob {
 
 static void qjob_done(struct pva_job *job)
 {
-    struct qjob *j = job->opaque;
+    struct qjob *j = (struct qjob *)job;    /* job is its first member */
     struct gate *g = j->g;
 
     if (j->hold) {
@@ -1553,7 +1552,6 @@ static void qjob_crc(struct qjob *j, struct gate *g, unsigned int idx,
     j->idx = idx;
     j->job.op = VACCEL_OP_CRC32C;
     j->job.done = qjob_done;
-    j->job.opaque = j;
     j->iov.base = p;
     j->iov.len = n;
     j->job.src.iov = &j->iov;

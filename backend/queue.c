@@ -30,15 +30,7 @@
 #include <unistd.h>
 
 #include "backend/queue_internal.h"
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+#include "platform/cpu_relax.h"
 
 /* ---------------------------------------------------------- completion */
 

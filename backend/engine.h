@@ -112,7 +112,13 @@ struct pva_job {
         uint32_t seed;                      /* CRC32C */
     } param;
 
-    /* outputs (zero on entry) */
+    /*
+     * outputs (zero on entry).  On error only status, and aux with
+     * -XEN_ENOSPC (the room needed, if known), are read: whatever a failed
+     * job left in len and value never reaches the guest, because the
+     * backend's response step applies the protocol's error rule for every
+     * engine (backend/response.c).
+     */
     int32_t status;             /* 0 or -XEN_E* */
     uint64_t len;               /* bytes written to dst */
     uint64_t value;

@@ -342,6 +342,14 @@ static void test_compress_alg(struct pva_queue *q, int alg, struct pva_buf *src,
     /* Output bound too small, truncated input, garbage. */
     pva_prep_decompress(&sqe, alg, pva_seg(dst, 0, llen), pva_seg(back, 0, n / 2));
     PVT_EQ_INT(run(q, &sqe, &cqe), -ENOSPC);
+    /*
+     * The engine stopped half-way (len and input consumed non-zero); an
+     * error answer carries neither (accelif.h, backend/response.c).
+     */
+    PVT_CHECK_MSG(cqe.len == 0 && cqe.value == 0,
+                  "%s: -ENOSPC answer has len %llu, value %llu: want 0, 0",
+                  name, (unsigned long long)cqe.len,
+                  (unsigned long long)cqe.value);
     pva_prep_decompress(&sqe, alg, pva_seg(dst, 0, llen / 2), pva_seg(back, 0, back->len));
     rc = run(q, &sqe, &cqe);
     PVT_CHECK_MSG(rc == -ENODATA, "%s: truncated stream -> -ENODATA (%s)", name,
@@ -360,6 +368,10 @@ static void test_compress_alg(struct pva_queue *q, int alg, struct pva_buf *src,
     /* Output too small for compression. */
     pva_prep_compress(&sqe, alg, 0, pva_seg(src, 0, n), pva_seg(dst, 0, 16));
     PVT_EQ_INT(run(q, &sqe, &cqe), -ENOSPC);
+    PVT_CHECK_MSG(cqe.len == 0 && cqe.value == 0,
+                  "%s: compress -ENOSPC answer has len %llu, value %llu: "
+                  "want 0, 0", name, (unsigned long long)cqe.len,
+                  (unsigned long long)cqe.value);
     free(tmp);
 }
 

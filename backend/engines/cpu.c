@@ -179,13 +179,6 @@ static void cpu_run(struct cpu_wctx *w, struct pva_job *job)
     job->status = cpu_execute(w, job);
     if (job->op == VACCEL_OP_COMPRESS || job->op == VACCEL_OP_DECOMPRESS)
         cpu_compress_trim(w);
-    if (job->status) {
-        /* The protocol: on error only aux (with -XEN_ENOSPC) has a meaning. */
-        job->len = 0;
-        job->value = 0;
-        if (job->status != -XEN_ENOSPC)
-            job->aux = 0;
-    }
 }
 
 /* ------------------------------------------------------------------------

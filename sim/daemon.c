@@ -146,11 +146,23 @@ static void domain_destroy(struct simd *s, struct sim_domain *d)
     free(d);
 }
 
+/*
+ * As Xen does (domctl's domid rover): the next free domid after the last
+ * one handed out, wrapping below DOMID_FIRST_RESERVED.  A domid is not
+ * reused at once, so a backend still releasing a dead domain's devices
+ * never meets a new domain under the same id.
+ */
 static uint16_t next_free_domid(struct simd *s)
 {
-    for (unsigned int id = 1; id <= SIM_MAX_DOMID; id++)
-        if (!simd_domain_find(s, (uint16_t)id))
+    unsigned int id = s->last_domid;
+
+    for (unsigned int n = 0; n < SIM_MAX_DOMID; n++) {
+        id = id >= SIM_MAX_DOMID ? 1 : id + 1;
+        if (!simd_domain_find(s, (uint16_t)id)) {
+            s->last_domid = (uint16_t)id;
             return (uint16_t)id;
+        }
+    }
     return 0;
 }
 

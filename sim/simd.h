@@ -92,6 +92,7 @@ struct simd {
     struct xs_server *xs;
     bool verbose;
     struct simd_stop *stop;    /* NULL until the daemon starts to stop */
+    uint16_t last_domid;        /* the rover: last domid created without --domid */
 };
 
 struct sim_domain *simd_domain_find(struct simd *s, uint16_t domid);

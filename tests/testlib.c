@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,8 +366,23 @@ int pvt_chan_send(struct pvt_chan *c, uint32_t v)
 
 int pvt_chan_recv(struct pvt_chan *c, uint32_t *v)
 {
+    struct pollfd pfd = { .fd = c->rd, .events = POLLIN };
     ssize_t n;
+    int rc;
 
+    /*
+     * Every process of a test holds both ends, so a peer that died never
+     * gives EOF: without a bound the test would hang instead of failing.
+     * This is a failure bound, far beyond any legitimate wait.
+     */
+    do {
+        rc = poll(&pfd, 1, PVT_CHAN_TIMEOUT_S * 1000);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+        fprintf(stderr, "pvt_chan_recv: nothing in %d s: did the other "
+                "side die?\n", PVT_CHAN_TIMEOUT_S);
+        return -ETIMEDOUT;
+    }
     do {
         n = read(c->rd, v, sizeof(*v));
     } while (n < 0 && errno == EINTR);

@@ -102,7 +102,12 @@ struct pvt_chan {
 int pvt_chan_open(struct pvt_chan *c);
 void pvt_chan_close(struct pvt_chan *c);
 int pvt_chan_send(struct pvt_chan *c, uint32_t v);
-/* Blocks; returns 0 and the value, or -EPIPE if the writer went away. */
+/*
+ * Blocks; returns 0 and the value, -EPIPE if the writer went away, or
+ * -ETIMEDOUT after PVT_CHAN_TIMEOUT_S: a peer that died without writing
+ * fails the test instead of hanging it.
+ */
+#define PVT_CHAN_TIMEOUT_S 300
 int pvt_chan_recv(struct pvt_chan *c, uint32_t *v);
 
 #endif

@@ -62,7 +62,11 @@ void pvad_control(struct pvad_queue *q, const vaccel_request_t *req,
     }
     pthread_mutex_unlock(&dev->ctl_lock);
     rsp->status = rc;
-    /* -XEN_EACCES keeps the index of the page that did not map. */
-    if (rc && rc != -XEN_EACCES)
+    /*
+     * Errors carry no value but the index of the page at fault: with
+     * -XEN_EACCES the page that did not map, with -XEN_EINVAL the first
+     * grant a page directory lists twice (MAP_REGION, BLOB_READBACK).
+     */
+    if (rc && rc != -XEN_EACCES && rc != -XEN_EINVAL)
         rsp->value = 0;
 }

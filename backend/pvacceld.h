@@ -520,9 +520,11 @@ void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n);
 /* May [iova, iova + len) become a new region or blob?  0 or a status. */
 int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len);
 /*
- * Read the page directory at @gref_dir (exactly @npages grants) and map
- * them in one batch at *addr.  -XEN_EACCES with *bad_page the index of the
- * first page that does not map, -XEN_EINVAL for a bad directory.
+ * Read the page directory at @gref_dir (exactly @npages grants, each
+ * listed once) and map them in one batch at *addr.  -XEN_EACCES with
+ * *bad_page the index of the first page that does not map; -XEN_EINVAL
+ * for a bad directory, with *bad_page the index of the first grant listed
+ * again if that is why (else 0).  On failure nothing stays mapped.
  */
 int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
                     uint32_t npages, bool writable, void **addr,

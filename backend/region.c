@@ -11,6 +11,9 @@
  * the quota, and calls the engine's dma_map and dma_unmap, so that every
  * range is made and freed one way whatever op made it.
  *
+ * What a guest's list of grants costs is bounded here too: a grant may be
+ * listed once per region, so one page cannot be mapped thousands of times.
+ *
  * Everything here runs under the device's ctl_lock (control operations,
  * control.c) or, for pvad_regions_release_all(), on the main thread with
  * the queues joined.  as_lock is write-held only around changes of the
@@ -94,6 +97,37 @@ static int read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
     return gref_dir ? -XEN_EINVAL : 0; /* "gref 0 terminates" */
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * The index of the first of @grefs that repeats an earlier one, or 0 if
+ * each is listed once (index 0 repeats nothing).  Sorting (grant, index)
+ * pairs in @scratch ([n]) groups each grant's listings in index order, so
+ * every listing after the first of its group is a repeat: O(n log n),
+ * where comparing all pairs would let a guest buy 2^25 steps per region.
+ */
+static uint32_t first_repeat(const pva_gref_t *grefs, uint32_t n,
+                             uint64_t *scratch)
+{
+    uint32_t first = 0;
+
+    for (uint32_t i = 0; i < n; i++)
+        scratch[i] = (uint64_t)grefs[i] << 32 | i;
+    qsort(scratch, n, sizeof(*scratch), cmp_u64);
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t at = (uint32_t)scratch[i];
+
+        if (scratch[i] >> 32 == scratch[i - 1] >> 32 && (!first || at < first))
+            first = at;
+    }
+    return first;
+}
+
 /* The batch map failed: find the first page that does not map. */
 static uint64_t first_unmappable(struct pvad_device *dev,
                                  const pva_gref_t *grefs, uint32_t npages,
@@ -132,19 +166,29 @@ int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
                     uint32_t npages, bool writable, void **addr,
                     uint64_t *bad_page)
 {
-    pva_gref_t *grefs = malloc((size_t)npages * sizeof(*grefs));
+    /* The grants, then the scratch of the repeat check: one allocation. */
+    uint64_t *scratch = malloc((size_t)npages * (sizeof(uint64_t) +
+                                                 sizeof(pva_gref_t)));
+    pva_gref_t *grefs;
     int rc;
 
     *addr = NULL;
-    if (!grefs)
+    *bad_page = 0;
+    if (!scratch)
         return -XEN_ENOMEM;
+    grefs = (pva_gref_t *)(scratch + npages);
     rc = read_directory(dev, gref_dir, npages, grefs, bad_page);
+    if (!rc) {
+        *bad_page = first_repeat(grefs, npages, scratch);
+        if (*bad_page)
+            rc = -XEN_EINVAL;
+    }
     if (!rc) {
         *addr = map_grants(dev, grefs, npages, writable, bad_page);
         if (!*addr)
             rc = -XEN_EACCES;
     }
-    free(grefs);
+    free(scratch);
     return rc;
 }
 
@@ -395,8 +439,7 @@ int pvad_region_map(struct pvad_device *dev, const vaccel_request_t *req,
     if (!rc)
         rc = pvad_range_publish(dev, r);
     if (rc) {
-        if (rc == -XEN_EACCES)
-            rsp->value = bad_page;
+        rsp->value = bad_page;      /* the page at fault, if one is */
         pvad_range_free(dev, r);    /* gives the quota back too */
         return rc;
     }

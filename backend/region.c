@@ -12,7 +12,10 @@
  * range is made and freed one way whatever op made it.
  *
  * What a guest's list of grants costs is bounded here too: a grant may be
- * listed once per region, so one page cannot be mapped thousands of times.
+ * listed once per region, and the platform's mappings of the grants
+ * (VMAs: one per region on Xen, up to one per page on the sim) are
+ * charged to the mapping quota, so no page order can drive the daemon to
+ * the kernel's vm.max_map_count.
  *
  * Everything here runs under the device's ctl_lock (control operations,
  * control.c) or, for pvad_regions_release_all(), on the main thread with
@@ -162,6 +165,24 @@ static void *map_grants(struct pvad_device *dev, const pva_gref_t *grefs,
     return addr;
 }
 
+/*
+ * Charge the mappings the platform made for @addr, or unmap it.  The cost
+ * is known only once the grants are mapped (on the sim it depends on how
+ * the guest shared the pages), so a refused map has briefly held up to
+ * max-region-pages mappings; ctl_lock makes that one map per device at a
+ * time.
+ */
+static int charge_mappings(struct pvad_device *dev, void *addr,
+                           uint32_t npages)
+{
+    int rc = pvad_ctl_take(dev, PVAD_RES_MAPPINGS,
+                           plat(dev)->gntmap->mappings(dev->gm, addr));
+
+    if (rc)
+        plat(dev)->gntmap->unmap(dev->gm, addr, npages);
+    return rc;
+}
+
 int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
                     uint32_t npages, bool writable, void **addr,
                     uint64_t *bad_page)
@@ -170,6 +191,7 @@ int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
     uint64_t *scratch = malloc((size_t)npages * (sizeof(uint64_t) +
                                                  sizeof(pva_gref_t)));
     pva_gref_t *grefs;
+    void *map = NULL;
     int rc;
 
     *addr = NULL;
@@ -184,17 +206,22 @@ int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
             rc = -XEN_EINVAL;
     }
     if (!rc) {
-        *addr = map_grants(dev, grefs, npages, writable, bad_page);
-        if (!*addr)
-            rc = -XEN_EACCES;
+        map = map_grants(dev, grefs, npages, writable, bad_page);
+        rc = map ? charge_mappings(dev, map, npages) : -XEN_EACCES;
     }
+    if (!rc)
+        *addr = map;
     free(scratch);
     return rc;
 }
 
+/* The mappings are looked up before they go: they were charged by addr. */
 void pvad_grants_unmap(struct pvad_device *dev, void *addr, uint32_t npages)
 {
+    uint32_t mappings = plat(dev)->gntmap->mappings(dev->gm, addr);
+
     plat(dev)->gntmap->unmap(dev->gm, addr, npages);
+    pvad_ctl_give(dev, PVAD_RES_MAPPINGS, mappings);
 }
 
 /* ----------------------------------------------- the engine's mapping */

@@ -238,8 +238,8 @@ int pvad_blob_readback(struct pvad_device *dev, const vaccel_request_t *req,
     }
     rc = pvad_grants_map(dev, req->u.blob_readback.gref_dir, npages, true,
                          &addr, &bad_page);
-    if (rc == -XEN_EACCES)
-        rsp->value = bad_page;
+    if (rc)
+        rsp->value = bad_page;      /* the page at fault, if one is */
     if (!rc) {
         memcpy(addr, b->addr, (size_t)b->len);
         if (remap) {

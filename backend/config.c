@@ -36,6 +36,12 @@ void pvad_config_defaults(struct pvad_config *cfg)
             /* One batch map per region: the sim and gntdev cap a batch. */
             .max_region_pages = 8192,
             .max_mapped_pages = VACCEL_DEFAULT_MAX_MAPPED_PAGES,
+            /*
+             * One per region on Xen; on the sim up to one per page
+             * (platform.h, mappings()).  A domain at its quota holds a
+             * sixteenth of the kernel's default vm.max_map_count.
+             */
+            .max_mappings = 4096,
             .max_blobs = VACCEL_DEFAULT_MAX_BLOBS,
             .max_blob_pages = VACCEL_DEFAULT_MAX_BLOB_PAGES,
             .max_sessions = VACCEL_DEFAULT_MAX_SESSIONS,
@@ -52,6 +58,7 @@ void pvad_config_defaults(struct pvad_config *cfg)
             [PVAD_RES_IN_FLIGHT] = 4096,
             [PVAD_RES_BLOBS] = 256,
             [PVAD_RES_BLOB_PAGES] = 131072,     /* 512 MiB of dom0 memory */
+            [PVAD_RES_MAPPINGS] = 4096,
         },
     };
 }
@@ -93,6 +100,7 @@ static const struct limit_field limit_fields[] = {
     LIM32(VACCEL_FIELD_MAX_REGIONS, max_regions, 1, 65536),
     LIM32(VACCEL_FIELD_MAX_REGION_PAGES, max_region_pages, 1, 8192),
     LIM64(VACCEL_FIELD_MAX_MAPPED_PAGES, max_mapped_pages, 1, UINT32_MAX),
+    LIM64(VACCEL_FIELD_MAX_MAPPINGS, max_mappings, 1, UINT32_MAX),
     /* 0 turns blobs off (feature-blobs "0"). */
     LIM32(VACCEL_FIELD_MAX_BLOBS, max_blobs, 0, 65536),
     LIM64(VACCEL_FIELD_MAX_BLOB_PAGES, max_blob_pages, 0, UINT32_MAX),
@@ -140,6 +148,7 @@ static const char *const quota_names[PVAD_RES_NR] = {
     [PVAD_RES_IN_FLIGHT] = "domain-max-in-flight",
     [PVAD_RES_BLOBS] = "domain-max-blobs",
     [PVAD_RES_BLOB_PAGES] = "domain-max-blob-pages",
+    [PVAD_RES_MAPPINGS] = "domain-max-mappings",
 };
 
 /*

@@ -86,6 +86,7 @@ struct pvad_limits {
     uint32_t max_regions;
     uint32_t max_region_pages;
     uint64_t max_mapped_pages;
+    uint64_t max_mappings;      /* the platform's VMAs for regions */
     uint32_t max_blobs;         /* 0: feature-blobs "0" */
     uint64_t max_blob_pages;
     uint32_t max_sessions;
@@ -104,6 +105,7 @@ enum pvad_res {
     PVAD_RES_IN_FLIGHT,
     PVAD_RES_BLOBS,
     PVAD_RES_BLOB_PAGES,        /* whole VACCEL_BLOB_CHUNK_SIZE chunks */
+    PVAD_RES_MAPPINGS,          /* gntmap->mappings() of granted ranges */
     PVAD_RES_NR,
 };
 
@@ -506,13 +508,17 @@ void pvad_ctl_give(struct pvad_device *dev, enum pvad_res res, uint64_t n);
 /* May [iova, iova + len) become a new region or blob?  0 or a status. */
 int pvad_new_range_check(struct pvad_device *dev, uint64_t iova, uint64_t len);
 /*
- * Read the page directory at @gref_dir (exactly @npages grants) and map
- * them in one batch at *addr.  -XEN_EACCES with *bad_page the index of the
- * first page that does not map, -XEN_EINVAL for a bad directory.
+ * Read the page directory at @gref_dir (exactly @npages grants, each
+ * listed once) and map them in one batch at *addr, charged to the
+ * mapping quota.  -XEN_EACCES with *bad_page the index of the first page
+ * that does not map; -XEN_EINVAL for a bad directory, with *bad_page the
+ * index of the first grant listed again if that is why (else 0); or the
+ * mapping quota's status.  On failure nothing stays mapped.
  */
 int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
                     uint32_t npages, bool writable, void **addr,
                     uint64_t *bad_page);
+/* Unmap a pvad_grants_map() result and give back its mappings. */
 void pvad_grants_unmap(struct pvad_device *dev, void *addr, uint32_t npages);
 /*
  * A new range, charged to the quota (or nothing is), in no address space

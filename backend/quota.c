@@ -2,9 +2,9 @@
 /*
  * quota.c: limits per device and quotas per frontend domain.
  *
- * A resource (regions, mapped pages, sessions, requests in flight, blobs,
- * blob pages) is
- * taken from both the device's budget and its domain's, or from neither,
+ * A resource (regions, mapped pages, the platform's mappings of them,
+ * sessions, requests in flight, blobs, blob pages) is taken from both the
+ * device's budget and its domain's, or from neither,
  * so a refusal changes nothing.  Counters are atomic: queue threads of
  * several devices of one domain take from the same domain budget.
  */
@@ -22,6 +22,7 @@ static const int32_t res_status[PVAD_RES_NR] = {
     [PVAD_RES_IN_FLIGHT] = -XEN_EBUSY,
     [PVAD_RES_BLOBS] = -XEN_EMFILE,
     [PVAD_RES_BLOB_PAGES] = -XEN_ENOMEM,
+    [PVAD_RES_MAPPINGS] = -XEN_ENOMEM,
 };
 
 uint32_t pvad_res_quota_code(enum pvad_res res)
@@ -33,6 +34,7 @@ uint32_t pvad_res_quota_code(enum pvad_res res)
         [PVAD_RES_IN_FLIGHT] = VACCEL_QUOTA_IN_FLIGHT,
         [PVAD_RES_BLOBS] = VACCEL_QUOTA_BLOBS,
         [PVAD_RES_BLOB_PAGES] = VACCEL_QUOTA_BLOB_PAGES,
+        [PVAD_RES_MAPPINGS] = VACCEL_QUOTA_MAPPINGS,
     };
 
     return code[res];
@@ -48,6 +50,7 @@ void pvad_usage_init(struct pvad_usage *u, const struct pvad_limits *lim)
     u->limit[PVAD_RES_IN_FLIGHT] = lim->max_in_flight;
     u->limit[PVAD_RES_BLOBS] = lim->max_blobs;
     u->limit[PVAD_RES_BLOB_PAGES] = lim->max_blob_pages;
+    u->limit[PVAD_RES_MAPPINGS] = lim->max_mappings;
 }
 
 static bool take_one(struct pvad_usage *u, enum pvad_res res, uint64_t n)

@@ -11,6 +11,12 @@
  * the quota, and calls the engine's dma_map and dma_unmap, so that every
  * range is made and freed one way whatever op made it.
  *
+ * What a guest's list of grants costs is bounded here too: a grant may be
+ * listed once per region, and the platform's mappings of the grants
+ * (VMAs: one per region on Xen, up to one per page on the sim) are
+ * charged to the mapping quota, so no page order can drive the daemon to
+ * the kernel's vm.max_map_count.
+ *
  * Everything here runs under the device's ctl_lock (control operations,
  * control.c) or, for pvad_regions_release_all(), on the main thread with
  * the queues joined.  as_lock is write-held only around changes of the
@@ -94,6 +100,37 @@ static int read_directory(struct pvad_device *dev, pva_gref_t gref_dir,
     return gref_dir ? -XEN_EINVAL : 0; /* "gref 0 terminates" */
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * The index of the first of @grefs that repeats an earlier one, or 0 if
+ * each is listed once (index 0 repeats nothing).  Sorting (grant, index)
+ * pairs in @scratch ([n]) groups each grant's listings in index order, so
+ * every listing after the first of its group is a repeat: O(n log n),
+ * where comparing all pairs would let a guest buy 2^25 steps per region.
+ */
+static uint32_t first_repeat(const pva_gref_t *grefs, uint32_t n,
+                             uint64_t *scratch)
+{
+    uint32_t first = 0;
+
+    for (uint32_t i = 0; i < n; i++)
+        scratch[i] = (uint64_t)grefs[i] << 32 | i;
+    qsort(scratch, n, sizeof(*scratch), cmp_u64);
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t at = (uint32_t)scratch[i];
+
+        if (scratch[i] >> 32 == scratch[i - 1] >> 32 && (!first || at < first))
+            first = at;
+    }
+    return first;
+}
+
 /* The batch map failed: find the first page that does not map. */
 static uint64_t first_unmappable(struct pvad_device *dev,
                                  const pva_gref_t *grefs, uint32_t npages,
@@ -128,29 +165,63 @@ static void *map_grants(struct pvad_device *dev, const pva_gref_t *grefs,
     return addr;
 }
 
+/*
+ * Charge the mappings the platform made for @addr, or unmap it.  The cost
+ * is known only once the grants are mapped (on the sim it depends on how
+ * the guest shared the pages), so a refused map has briefly held up to
+ * max-region-pages mappings; ctl_lock makes that one map per device at a
+ * time.
+ */
+static int charge_mappings(struct pvad_device *dev, void *addr,
+                           uint32_t npages)
+{
+    int rc = pvad_ctl_take(dev, PVAD_RES_MAPPINGS,
+                           plat(dev)->gntmap->mappings(dev->gm, addr));
+
+    if (rc)
+        plat(dev)->gntmap->unmap(dev->gm, addr, npages);
+    return rc;
+}
+
 int pvad_grants_map(struct pvad_device *dev, pva_gref_t gref_dir,
                     uint32_t npages, bool writable, void **addr,
                     uint64_t *bad_page)
 {
-    pva_gref_t *grefs = malloc((size_t)npages * sizeof(*grefs));
+    /* The grants, then the scratch of the repeat check: one allocation. */
+    uint64_t *scratch = malloc((size_t)npages * (sizeof(uint64_t) +
+                                                 sizeof(pva_gref_t)));
+    pva_gref_t *grefs;
+    void *map = NULL;
     int rc;
 
     *addr = NULL;
-    if (!grefs)
+    *bad_page = 0;
+    if (!scratch)
         return -XEN_ENOMEM;
+    grefs = (pva_gref_t *)(scratch + npages);
     rc = read_directory(dev, gref_dir, npages, grefs, bad_page);
     if (!rc) {
-        *addr = map_grants(dev, grefs, npages, writable, bad_page);
-        if (!*addr)
-            rc = -XEN_EACCES;
+        *bad_page = first_repeat(grefs, npages, scratch);
+        if (*bad_page)
+            rc = -XEN_EINVAL;
     }
-    free(grefs);
+    if (!rc) {
+        map = map_grants(dev, grefs, npages, writable, bad_page);
+        rc = map ? charge_mappings(dev, map, npages) : -XEN_EACCES;
+    }
+    if (!rc)
+        *addr = map;
+    free(scratch);
     return rc;
 }
 
+/* The mappings are looked up before they go: they were charged by addr. */
 void pvad_grants_unmap(struct pvad_device *dev, void *addr, uint32_t npages)
 {
+    uint32_t mappings = plat(dev)->gntmap->mappings(dev->gm, addr);
+
     plat(dev)->gntmap->unmap(dev->gm, addr, npages);
+    pvad_ctl_give(dev, PVAD_RES_MAPPINGS, mappings);
 }
 
 /* ----------------------------------------------- the engine's mapping */
@@ -395,8 +466,7 @@ int pvad_region_map(struct pvad_device *dev, const vaccel_request_t *req,
     if (!rc)
         rc = pvad_range_publish(dev, r);
     if (rc) {
-        if (rc == -XEN_EACCES)
-            rsp->value = bad_page;
+        rsp->value = bad_page;      /* the page at fault, if one is */
         pvad_range_free(dev, r);    /* gives the quota back too */
         return rc;
     }

@@ -70,16 +70,23 @@ static void post_response(struct pvad_queue *q, const vaccel_response_t *rsp)
 
 /*
  * An error response (accelif.h): len is 0; aux means something only with
- * -XEN_ENOSPC (the bytes needed, if known); value only with -XEN_EACCES
- * from a control operation (the index of the grant that failed to map).
+ * -XEN_ENOSPC (the bytes needed, if known); value only with a control
+ * operation's -XEN_EACCES (the index of the grant that failed to map) or
+ * -XEN_EINVAL (the index of the first grant a directory lists twice, or 0).
  * Cleared here for every response, so what reaches the guest never
  * depends on an engine or a control operation having cleaned up after
  * itself when it failed.
  */
+static bool error_keeps_value(const vaccel_response_t *rsp)
+{
+    return !VACCEL_OP_IS_DATA(rsp->op) &&
+           (rsp->status == -XEN_EACCES || rsp->status == -XEN_EINVAL);
+}
+
 static void clear_error_fields(vaccel_response_t *rsp)
 {
     rsp->len = 0;
-    if (rsp->status != -XEN_EACCES || VACCEL_OP_IS_DATA(rsp->op))
+    if (!error_keeps_value(rsp))
         rsp->value = 0;
     if (rsp->status != -XEN_ENOSPC)
         rsp->aux = 0;

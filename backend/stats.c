@@ -151,13 +151,15 @@ static void print_qstats(FILE *f, const struct pvad_qstats *s)
 static void print_usage(FILE *f, const struct pvad_usage *u)
 {
     fprintf(f, "\"regions\":%llu,\"mapped_pages\":%llu,\"sessions\":%llu,"
-            "\"in_flight\":%llu,\"blobs\":%llu,\"blob_pages\":%llu",
+            "\"in_flight\":%llu,\"blobs\":%llu,\"blob_pages\":%llu,"
+            "\"mappings\":%llu",
             (unsigned long long)get(&u->used[PVAD_RES_REGIONS]),
             (unsigned long long)get(&u->used[PVAD_RES_MAPPED_PAGES]),
             (unsigned long long)get(&u->used[PVAD_RES_SESSIONS]),
             (unsigned long long)get(&u->used[PVAD_RES_IN_FLIGHT]),
             (unsigned long long)get(&u->used[PVAD_RES_BLOBS]),
-            (unsigned long long)get(&u->used[PVAD_RES_BLOB_PAGES]));
+            (unsigned long long)get(&u->used[PVAD_RES_BLOB_PAGES]),
+            (unsigned long long)get(&u->used[PVAD_RES_MAPPINGS]));
 }
 
 static void print_device(FILE *f, const struct pvad_device *dev)

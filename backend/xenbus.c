@@ -186,6 +186,8 @@ static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                     l->max_region_pages);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_MAPPED_PAGES, "%" PRIu64,
                     l->max_mapped_pages);
+    rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_MAPPINGS, "%" PRIu64,
+                    l->max_mappings);
     /* Blobs are offered unless the admin limited them to nothing. */
     rc |= write_node(d, t, dir, VACCEL_FIELD_FEATURE_BLOBS,
                      pvad_blobs_offered(l) ? "1" : "0");

@@ -7,7 +7,8 @@
  * in the manner of QEMU's include/hw/xen/xen_backend_ops.h:
  *
  *   gntshr  - guest side: allocate pages and grant them to a domain
- *   gntmap  - backend side: map grant refs of another domain (batch, ro/rw)
+ *   gntmap  - backend side: map grant refs of another domain (batch, ro/rw),
+ *             and what a map costs in kernel mappings
  *   evtchn  - event channels: alloc unbound, bind interdomain, notify,
  *             pending/unmask, a pollable fd
  *   xs      - xenstore: read, write, mkdir, rm, directory, permissions,
@@ -89,6 +90,15 @@ struct pva_gntmap_ops {
                  const pva_gref_t *refs, bool writable);
     /* Unmap a whole map() result. */
     int (*unmap)(struct pva_gntmap *h, void *addr, uint32_t count);
+    /*
+     * The mappings (VMAs, what the kernel's vm.max_map_count limits) the
+     * map() result at @addr costs this process: 1 on Xen, where gntdev
+     * maps any list of grants as one VMA; on the sim one per run of pages
+     * consecutive in one of the granter's share() calls, so up to @count
+     * if the refs were listed out of that order.  0 if @addr is no map()
+     * result of @h.  Backends charge it to a quota (docs/admin.md).
+     */
+    uint32_t (*mappings)(struct pva_gntmap *h, const void *addr);
 };
 
 /*

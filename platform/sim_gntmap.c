@@ -7,6 +7,12 @@
  * and read-only maps come as O_RDONLY fds, so the pages cannot be made
  * writable here).  We reserve the address range PROT_NONE and map each
  * run over it with MAP_FIXED, so the result is contiguous.
+ *
+ * Each run is a VMA of its own, so a map costs as many of the process's
+ * vm.max_map_count mappings as it has runs: one for pages in the order
+ * they were shared, one per page for pages listed backwards.  mmap of a
+ * memfd cannot do better; the count is kept per map and reported by
+ * mappings(), for the backend to charge to a quota.
  */
 #include "config.h"
 
@@ -25,6 +31,7 @@ struct gntmap_map {
     void *addr;
     uint32_t count;
     uint32_t id;    /* the daemon's name for it */
+    uint32_t runs;  /* VMAs: one mmap() per run */
 };
 
 struct pva_gntmap {
@@ -39,6 +46,7 @@ struct map_build {
     int prot;
     uint32_t id;
     uint32_t next_page;
+    uint32_t runs;  /* mapped so far */
     uint32_t nr_slots;
     int *slots;     /* fd per slot, [count] at most */
 };
@@ -118,6 +126,7 @@ static int map_window(struct map_build *b, const struct sim_gnt_map_rsp *rsp,
                  (off_t)r->pgoff * PVA_PAGE_SIZE) == MAP_FAILED)
             return -errno;
         b->next_page += r->npages;
+        b->runs++;
     }
     return 0;
 }
@@ -212,21 +221,35 @@ out:
         errno = -err;
         return NULL;
     }
-    *m = (struct gntmap_map){ h->maps, b.base, count, b.id };
+    *m = (struct gntmap_map){ h->maps, b.base, count, b.id, b.runs };
     h->maps = m;
     return b.base;
+}
+
+/* The link to the map at @addr, or the list's end (*link NULL). */
+static struct gntmap_map **map_link(struct pva_gntmap *h, const void *addr)
+{
+    struct gntmap_map **link;
+
+    for (link = &h->maps; *link; link = &(*link)->next)
+        if ((*link)->addr == addr)
+            break;
+    return link;
+}
+
+static uint32_t sim_gntmap_mappings(struct pva_gntmap *h, const void *addr)
+{
+    const struct gntmap_map *m = *map_link(h, addr);
+
+    return m ? m->runs : 0;
 }
 
 /* Unmap first, then tell the daemon: the granter may end it after that. */
 static int sim_gntmap_unmap(struct pva_gntmap *h, void *addr, uint32_t count)
 {
-    struct gntmap_map **link, *m;
+    struct gntmap_map **link = map_link(h, addr), *m = *link;
     struct sim_gnt_map_id_req req;
 
-    for (link = &h->maps; *link; link = &(*link)->next)
-        if ((*link)->addr == addr)
-            break;
-    m = *link;
     if (!m || m->count != count)
         return -EINVAL;
     *link = m->next;
@@ -242,4 +265,5 @@ const struct pva_gntmap_ops pva_sim_gntmap_ops = {
     .close = sim_gntmap_close,
     .map = sim_gntmap_map,
     .unmap = sim_gntmap_unmap,
+    .mappings = sim_gntmap_mappings,
 };

@@ -118,11 +118,19 @@ static int xen_gntmap_unmap(struct pva_gntmap *g, void *addr, uint32_t count)
     return xengnttab_unmap(g->h, addr, count) < 0 ? -errno : 0;
 }
 
+/* gntdev maps one batch as one VMA, whatever the order of the refs. */
+static uint32_t xen_gntmap_mappings(struct pva_gntmap *g, const void *addr)
+{
+    (void)g;
+    return addr ? 1 : 0;
+}
+
 static const struct pva_gntmap_ops xen_gntmap_ops = {
     .open = xen_gntmap_open,
     .close = xen_gntmap_close,
     .map = xen_gntmap_map,
     .unmap = xen_gntmap_unmap,
+    .mappings = xen_gntmap_mappings,
 };
 
 /* ---- event channels --------------------------------------------------- */

@@ -27,7 +27,7 @@ static void check_tables(const struct pva_platform *p)
     PVT_CHECK(p->gntshr->open && p->gntshr->close && p->gntshr->share &&
               p->gntshr->unshare);
     PVT_CHECK(p->gntmap->open && p->gntmap->close && p->gntmap->map &&
-              p->gntmap->unmap);
+              p->gntmap->unmap && p->gntmap->mappings);
     PVT_CHECK(p->evtchn->open && p->evtchn->close && p->evtchn->fd &&
               p->evtchn->bind_unbound && p->evtchn->bind_interdomain &&
               p->evtchn->unbind && p->evtchn->notify && p->evtchn->pending &&

@@ -334,7 +334,10 @@ static int many_back(void *arg)
     for (uint32_t i = 0; i < BIG; i++)
         ok &= m[(NR_SMALL + i) * PG / 4] == 1000 + i;
     PVT_CHECK_MSG(ok, "364 pages from 301 memfds in order");
+    /* A VMA per memfd: the big share's pages are in order, one run. */
+    PVT_EQ_INT(p->gntmap->mappings(g, m), NR_SMALL + 1);
     PVT_EQ_INT(p->gntmap->unmap(g, m, NR_SMALL + BIG), 0);
+    PVT_EQ_INT(p->gntmap->mappings(g, m), 0);
     /* The big share backwards: one run per page, same fd. */
     for (uint32_t i = 0; i < BIG; i++)
         rev[i] = refs[NR_SMALL + BIG - 1 - i];
@@ -346,6 +349,7 @@ static int many_back(void *arg)
     for (uint32_t i = 0; i < BIG; i++)
         ok &= m[i * PG / 4] == 1000 + BIG - 1 - i;
     PVT_CHECK_MSG(ok, "reversed pages in order");
+    PVT_EQ_INT(p->gntmap->mappings(g, m), BIG);
     PVT_EQ_INT(p->gntmap->unmap(g, m, BIG), 0);
     pvt_chan_send(&s->bf, 1);
     p->gntmap->close(g);

@@ -321,6 +321,15 @@
  * max-mapped-pages        <uint64_t>  default VACCEL_DEFAULT_MAX_MAPPED_PAGES
  *      Granted pages mapped persistently, all regions together.  Beyond it:
  *      -XEN_ENOMEM.
+ * max-mappings            <uint64_t>  default: the value of max-mapped-pages
+ *      Mappings the backend holds for regions, all regions together.  A
+ *      region costs at least one and at most one per page, depending on
+ *      the backend's platform and the order of the region's grants: Xen's
+ *      gntdev maps any list of grants as one mapping, while a platform
+ *      that maps runs of pages separately (pvaccel's sim: one per run of
+ *      pages granted one after another in one allocation) charges a region
+ *      that lists its pages out of that order more.  Beyond it:
+ *      -XEN_ENOMEM, and nothing stays mapped.
  * max-blobs               <uint32_t>  default VACCEL_DEFAULT_MAX_BLOBS
  *      Blobs existing at the same time.  Beyond it: -XEN_EMFILE.
  * max-blob-pages          <uint64_t>  default VACCEL_DEFAULT_MAX_BLOB_PAGES
@@ -662,6 +671,7 @@
 #define VACCEL_FIELD_MAX_REGIONS          "max-regions"
 #define VACCEL_FIELD_MAX_REGION_PAGES     "max-region-pages"
 #define VACCEL_FIELD_MAX_MAPPED_PAGES     "max-mapped-pages"
+#define VACCEL_FIELD_MAX_MAPPINGS         "max-mappings"
 #define VACCEL_FIELD_MAX_BLOBS            "max-blobs"
 #define VACCEL_FIELD_MAX_BLOB_PAGES       "max-blob-pages"
 #define VACCEL_FIELD_MAX_SESSIONS         "max-sessions"
@@ -772,8 +782,8 @@
  *                  max-in-flight reached
  *  -XEN_EMFILE     count limit reached (max-regions, max-sessions,
  *                  max-blobs)
- *  -XEN_ENOMEM     page limit reached (max-mapped-pages, max-blob-pages) or
- *                  backend out of memory
+ *  -XEN_ENOMEM     page or mapping limit reached (max-mapped-pages,
+ *                  max-mappings, max-blob-pages) or backend out of memory
  *  -XEN_E2BIG      operand above max-op-bytes, scatter list above
  *                  max-sg-entries, region above max-region-pages
  *  -XEN_ENOSPC     output does not fit in dst; aux = bytes needed if known,
@@ -1037,14 +1047,19 @@ typedef struct vaccel_seg vaccel_seg_t;
  *   filling each directory page before following its next pointer; the
  *   next pointer of the last page used must be 0 ("gref 0 terminates") and
  *   a 0 next pointer before all grants were read is -XEN_EINVAL, as is a
- *   grant value of 0 among the region's pages.  The chain thus has at most
+ *   grant value of 0 among the region's pages.  Each grant may be listed
+ *   once per region: a grant listed again is -XEN_EINVAL with value = the
+ *   index of the first page that repeats an earlier one (so value >= 1;
+ *   the other directory errors leave value 0).  The chain thus has at most
  *   ceil(max-region-pages / VACCEL_DIR_GREFS_PER_PAGE) pages.  The backend
  *   maps the directory pages only for the duration of the request; the
  *   frontend may end their grants after the response.  The region's pages
  *   are mapped once (persistently) until UNMAP_REGION, BLOB_MIGRATE or
  *   disconnect; the frontend must not end their grants before.
- *   Errors: -XEN_EEXIST (overlap), -XEN_EMFILE, -XEN_ENOMEM, -XEN_E2BIG,
- *   -XEN_EACCES (value = index of the first page that failed to map).
+ *   Errors: -XEN_EEXIST (overlap), -XEN_EMFILE, -XEN_ENOMEM (including
+ *   max-mappings), -XEN_E2BIG, -XEN_EINVAL (directory; value = index of the
+ *   first repeated grant, if that was the reason), -XEN_EACCES (value =
+ *   index of the first page that failed to map).
  *   Response: value = number of pages mapped.
  *
  * UNMAP_REGION: remove a region.
@@ -1127,8 +1142,9 @@ typedef struct vaccel_seg vaccel_seg_t;
  *          the pages after the copy and the blob stays.
  *
  *   Response: len = bytes copied.  Errors: -XEN_ENOENT, -XEN_EBUSY,
- *   -XEN_EACCES, -XEN_EINVAL (directory), -XEN_EMFILE / -XEN_ENOMEM
- *   (REMAP beyond region limits; nothing changes).
+ *   -XEN_EACCES, -XEN_EINVAL (directory, value as MAP_REGION), -XEN_EMFILE /
+ *   -XEN_ENOMEM (REMAP beyond region limits, or max-mappings; nothing
+ *   changes).
  *
  * FAULT_RESPONSE: answer a recoverable fault.
  *
@@ -1477,6 +1493,7 @@ DEFINE_RING_TYPES(vaccel, struct vaccel_request, struct vaccel_response);
 #define VACCEL_QUOTA_BLOB_PAGES           4
 #define VACCEL_QUOTA_SESSIONS             5
 #define VACCEL_QUOTA_IN_FLIGHT            6
+#define VACCEL_QUOTA_MAPPINGS             7
 
 struct vaccel_evt_fault {
     uint64_t iova;

@@ -43,7 +43,7 @@ expect backend.txt "^$be/compress-levels = \"[^\"]*zstd:-[0-9]*:22[^\"]*\" *$per
 expect backend.txt "^$be/digest-algs = \"sha256,sha512\" *$perm"
 expect backend.txt "^$be/aead-algs = \"aes-256-gcm,chacha20-poly1305\" *$perm"
 for n in feature-blobs feature-iopf max-regions max-region-pages \
-         max-mapped-pages max-blobs max-blob-pages max-sessions \
+         max-mapped-pages max-mappings max-blobs max-blob-pages max-sessions \
          max-in-flight max-sg-entries max-op-bytes iova-bits \
          fault-timeout-ms; do
     expect backend.txt "^$be/$n = \"[0-9][0-9]*\" *$perm"

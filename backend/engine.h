@@ -35,6 +35,13 @@
  * touch the job again.  Control calls (ctx_*, dma_*, session_*) come from
  * the device's control path, never concurrently for one ctx.
  *
+ * Cancellation.  When a device goes away (its guest died or closed) the
+ * backend cancels the work of each of its queues (ops->queue_cancel): a
+ * guest must not keep the engine busy after it is gone, nor make its own
+ * teardown wait for its queued work.  Jobs not yet started complete at
+ * once with PVA_JOB_CANCELLED; a job already running may finish and
+ * completes normally.
+ *
  * Errors are negative XEN_E* values (xen/errno.h), the protocol's status
  * codes, so a job's status goes to the guest unchanged.
  */
@@ -122,6 +129,13 @@ struct pva_job {
     void (*done)(struct pva_job *job);
 };
 
+/*
+ * The status of a job queue_cancel completed without running it: the
+ * protocol's status for a request lost with its connection, which no
+ * engine returns otherwise.  Its outputs are zero.
+ */
+#define PVA_JOB_CANCELLED (-XEN_ENOTCONN)
+
 struct pva_engine_ops {
     const char *name;
 
@@ -160,6 +174,17 @@ struct pva_engine_ops {
                       struct pva_engine_queue **out);
     /* Waits for every submitted job to complete, then frees. */
     void (*queue_close)(struct pva_engine_queue *q);
+    /*
+     * Complete every job of @q that has not started with status
+     * PVA_JOB_CANCELLED, each through its done() on the calling thread,
+     * before returning; jobs already running are left to finish.  Called
+     * by the thread that submits to @q (so never during a submit on it),
+     * rarely: O(jobs queued in the engine) is fine, but nothing may be
+     * added to submit or to a job's execution for it.  Later submissions
+     * run normally.  Afterwards queue_close waits only for the jobs that
+     * were running.
+     */
+    void (*queue_cancel)(struct pva_engine_queue *q);
     /*
      * Start a job.  Returns 0 (done() will be called) or a negative
      * XEN_E* without calling done() (e.g. -XEN_EBUSY when the hardware

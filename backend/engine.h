@@ -68,6 +68,9 @@ enum pva_engine_mem {
 typedef uint64_t pva_alg_mask;
 #define PVA_ALG_BIT(alg) ((pva_alg_mask)1 << (alg))
 
+/* The highest COMPRESS level an engine gives a cost for (zstd's). */
+#define PVA_COST_LEVEL_MAX 22
+
 struct pva_engine_caps {
     const char *name;          /* "cpu", for the "engine" node */
     enum pva_engine_mem mem;
@@ -78,6 +81,14 @@ struct pva_engine_caps {
     /* Accepted COMPRESS levels per algorithm (level 0 always accepted). */
     int32_t level_min[VACCEL_ALG_LZ4 + 1];
     int32_t level_max[VACCEL_ALG_LZ4 + 1];
+    /*
+     * What one COMPRESS costs at most, for the backend's cap on the work
+     * of one request (max-op-ms): microseconds of one execution unit per
+     * MiB of input, at inputs of a few MiB.  Index 0 is level 0 (the
+     * default level), 1 .. PVA_COST_LEVEL_MAX the levels themselves.  0,
+     * and every level outside that range: no estimate, no cap.
+     */
+    uint32_t compress_us_per_mib[VACCEL_ALG_LZ4 + 1][PVA_COST_LEVEL_MAX + 1];
     unsigned int hw_queues;    /* parallelism the engine really has */
 };
 

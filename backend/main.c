@@ -158,7 +158,7 @@ static int open_engine(struct pvad *d)
         pvad_warn("engine %s wants blobs (bounce buffers), which this "
                   "backend does not provide yet: using mapped memory",
                   d->caps.name);
-    pvad_offer_from_caps(&d->offer, &d->caps);
+    pvad_offer_from_caps(&d->offer, &d->caps, d->cfg.max_op_ms);
     return 0;
 }
 

@@ -154,6 +154,7 @@ struct pvad_config {
     enum pvad_log_level log_level;
     unsigned int spin_us;       /* adaptive spin before sleeping */
     unsigned int batch;         /* requests consumed per round */
+    uint32_t max_op_ms;         /* cost cap of one request, 0: none */
     struct pvad_limits limits;
     uint64_t quota[PVAD_RES_NR]; /* per frontend domain */
     char *file_text;            /* the config file; strings point into it */
@@ -548,9 +549,36 @@ struct pvad_offer {
     bool copy, fill, compare, crc32c;
     int32_t level_min[VACCEL_ALG_LZ4 + 1];
     int32_t level_max[VACCEL_ALG_LZ4 + 1];
+    /*
+     * The cost cap (max-op-ms): the most source bytes a COMPRESS may take
+     * at each level (index as caps.compress_us_per_mib), UINT64_MAX where
+     * the engine gives no cost.  Advertised as compress-max-bytes.
+     */
+    uint64_t compress_max_src[VACCEL_ALG_LZ4 + 1][PVA_COST_LEVEL_MAX + 1];
 };
+/* What the engine's @caps offer, with requests capped at @max_op_ms. */
 void pvad_offer_from_caps(struct pvad_offer *o,
-                          const struct pva_engine_caps *caps);
+                          const struct pva_engine_caps *caps,
+                          uint32_t max_op_ms);
+/*
+ * The most source bytes @req may read: max-op-bytes, or less for a
+ * COMPRESS at a level the cost cap limits.  Called per request (validation
+ * of a direct operand, resolution of a scatter list): inline.  @req's
+ * fields are the guest's, so they index nothing unchecked.
+ */
+static inline uint64_t pvad_src_max_bytes(const struct pvad_offer *o,
+                                          const struct pvad_limits *lim,
+                                          const vaccel_request_t *req)
+{
+    int32_t level = req->u.compress.level;
+    uint64_t cap;
+
+    if (req->op != VACCEL_OP_COMPRESS || req->alg > VACCEL_ALG_LZ4 ||
+        level < 0 || level > PVA_COST_LEVEL_MAX)
+        return lim->max_op_bytes;
+    cap = o->compress_max_src[req->alg][level];
+    return cap < lim->max_op_bytes ? cap : lim->max_op_bytes;
+}
 /* Checks of the request copy that need no memory lookup. */
 int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
                   const vaccel_request_t *req);

@@ -173,6 +173,36 @@ static int publish_caps(struct pvad *d, struct pva_xs_txn *t, const char *dir)
     return rc;
 }
 
+/*
+ * compress-max-bytes: "<alg>:<level>:<bytes>" for every COMPRESS level
+ * whose cost cap (max-op-ms) is below this device's max-op-bytes, so that
+ * a guest can choose a level, or split its input, before it is refused.
+ */
+static int publish_cost_caps(struct pvad *d, struct pva_xs_txn *t,
+                             const char *dir, const struct pvad_limits *l)
+{
+    const struct pvad_offer *o = &d->offer;
+    char buf[3072];             /* 75 levels, 23 characters each at most */
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (unsigned int a = VACCEL_ALG_DEFLATE; a <= VACCEL_ALG_LZ4; a++)
+        for (unsigned int lv = 0; lv <= PVA_COST_LEVEL_MAX; lv++) {
+            uint64_t max = o->compress_max_src[a][lv];
+
+            if (!(o->compress_algs & PVA_ALG_BIT(a)) ||
+                max >= l->max_op_bytes || used >= sizeof(buf) - 1)
+                continue;
+            used += (size_t)snprintf(buf + used, sizeof(buf) - used,
+                                     "%s%s:%u:%" PRIu64,
+                                     used ? VACCEL_LIST_SEPARATOR : "",
+                                     alg_names[a], lv, max);
+        }
+    if (used >= sizeof(buf) - 1)
+        return -ENOSPC;         /* never with the table's sizes */
+    return write_node(d, t, dir, VACCEL_FIELD_COMPRESS_MAX_BYTES, buf);
+}
+
 static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                           const char *dir, const struct pvad_limits *l)
 {
@@ -200,6 +230,7 @@ static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                     l->max_sg_entries);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_OP_BYTES, "%" PRIu64,
                     l->max_op_bytes);
+    rc |= publish_cost_caps(d, t, dir, l);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_IOVA_BITS, "%u", l->iova_bits);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_FAULT_TIMEOUT_MS, "%u",
                     l->fault_timeout_ms);

@@ -339,6 +339,16 @@
  * max-op-bytes            <uint64_t>  default VACCEL_DEFAULT_MAX_OP_BYTES
  *      Total length of one operand (direct, or the sum of a scatter list).
  *      Beyond it: -XEN_E2BIG.  Bounds the work of one request.
+ * compress-max-bytes      <string>, list of "<alg>:<level>:<uint64_t bytes>"
+ *                         default "" (no level below max-op-bytes)
+ *      The most source bytes (direct, or the sum of a scatter list) one
+ *      COMPRESS of <alg> at <level> may take, for each level where that is
+ *      less than max-op-bytes: the slow levels, which the backend caps by
+ *      the time one request may take.  <level> 0 is the algorithm's
+ *      default level; levels not listed, and negative levels, take up to
+ *      max-op-bytes.  Beyond it: -XEN_E2BIG at once, with no effect; a
+ *      frontend may compress at a lower level or in smaller pieces.  E.g.
+ *      "zstd:19:1048576,zstd:20:1048576".
  * iova-bits               <uint32_t>, 13 .. 63, default VACCEL_DEFAULT_IOVA_BITS
  *      Width of the I/O address space: every byte addressed must lie below
  *      2^iova-bits.
@@ -668,6 +678,7 @@
 #define VACCEL_FIELD_MAX_IN_FLIGHT        "max-in-flight"
 #define VACCEL_FIELD_MAX_SG_ENTRIES       "max-sg-entries"
 #define VACCEL_FIELD_MAX_OP_BYTES         "max-op-bytes"
+#define VACCEL_FIELD_COMPRESS_MAX_BYTES   "compress-max-bytes"
 #define VACCEL_FIELD_IOVA_BITS            "iova-bits"
 #define VACCEL_FIELD_FAULT_TIMEOUT_MS     "fault-timeout-ms"
 
@@ -774,7 +785,8 @@
  *                  max-blobs)
  *  -XEN_ENOMEM     page limit reached (max-mapped-pages, max-blob-pages) or
  *                  backend out of memory
- *  -XEN_E2BIG      operand above max-op-bytes, scatter list above
+ *  -XEN_E2BIG      operand above max-op-bytes, COMPRESS source above its
+ *                  level's compress-max-bytes, scatter list above
  *                  max-sg-entries, region above max-region-pages
  *  -XEN_ENOSPC     output does not fit in dst; aux = bytes needed if known,
  *                  else 0

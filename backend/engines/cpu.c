@@ -432,6 +432,7 @@ static void cpu_caps(struct pva_engine *e, struct pva_engine_caps *caps)
     for (uint8_t a = VACCEL_ALG_DEFLATE; a <= VACCEL_ALG_LZ4; a++) {
         caps->compress_algs |= PVA_ALG_BIT(a);
         cpu_compress_levels(&caps->level_min[a], &caps->level_max[a], a);
+        cpu_compress_costs(caps->compress_us_per_mib[a], a);
     }
     caps->digest_algs = PVA_ALG_BIT(VACCEL_ALG_SHA256) |
                         PVA_ALG_BIT(VACCEL_ALG_SHA512);

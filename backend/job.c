@@ -13,6 +13,11 @@
  * Called by queue.c and fault.c; calls response.c, iova.c and the engine,
  * never back up.  Queue thread, except pvad_queue_push_done() and
  * job_done().
+ *
+ * When the queue stops, pvad_job_cancel_all() drops the deferred jobs and
+ * has the engine cancel the ones it queues; those come back through the
+ * completion list like any other and pvad_job_finish() drops them: a
+ * predictable branch per job, nothing more.
  */
 #include "config.h"
 
@@ -287,10 +292,27 @@ static void job_release(struct pvad_queue *q, struct pvad_job *job)
     q->free_jobs = job;
 }
 
+/*
+ * A job cancelled at teardown: counted (as -XEN_ENOTCONN, in the stats),
+ * released, not answered.
+ */
+static void job_drop(struct pvad_queue *q, struct pvad_job *job)
+{
+    pvad_qstats_account(&q->stats, job->req.op, PVA_JOB_CANCELLED, 0, 0,
+                        q->now_ns - job->t_start_ns);
+    job_release(q, job);
+    q->in_flight--;
+}
+
 void pvad_job_finish(struct pvad_queue *q, struct pvad_job *job)
 {
     uint64_t t0, bytes_in;
     vaccel_response_t rsp;
+
+    if (q->cancelled && job->job.status == PVA_JOB_CANCELLED) {
+        job_drop(q, job);
+        return;
+    }
 
     memset(&rsp, 0, sizeof(rsp));
     rsp.id = job->req.id;
@@ -400,6 +422,22 @@ unsigned int pvad_job_submit_deferred(struct pvad_queue *q)
         n++;
     }
     return n;
+}
+
+void pvad_job_cancel_all(struct pvad_queue *q)
+{
+    if (q->cancelled)
+        return;
+    q->cancelled = true;
+    /* Deferred jobs never reached the engine: resolved and pinned only. */
+    while (q->deferred.head) {
+        struct pvad_job *job = q->deferred.head;
+
+        q->deferred.head = job->next;
+        job_drop(q, job);
+    }
+    /* The engine completes the rest here, onto q->local_done. */
+    q->dev->d->eops->queue_cancel(q->eq);
 }
 
 void pvad_job_start(struct pvad_queue *q, struct pvad_job *job)

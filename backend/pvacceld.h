@@ -358,6 +358,7 @@ struct pvad_queue {
     struct pvad_job_fifo local_done; /* finished on our own thread */
     atomic_bool sleeping;
     atomic_bool stop;           /* the main thread wants it to end */
+    bool cancelled;             /* its engine work was cancelled (stop) */
     bool stopped;               /* protocol violation: consume no more */
 
     struct pva_engine_queue *eq;
@@ -386,7 +387,10 @@ struct pvad_queue {
 
 /* queue.c: the queue thread. */
 int pvad_queue_start(struct pvad_queue *q);
-/* Ask the thread to finish what it consumed and exit; then join it. */
+/*
+ * Ask the thread to consume no more, cancel its work queued in the engine
+ * and exit once what is running has completed; then join it.
+ */
 void pvad_queue_stop(struct pvad_queue *q);
 /* After the engine queue is closed: the wake-up fd and the job pool. */
 void pvad_queue_fini(struct pvad_queue *q);

@@ -82,6 +82,7 @@ static const char *errno_name(unsigned int e)
     case XEN_EILSEQ: return "EILSEQ";
     case XEN_EBADMSG: return "EBADMSG";
     case XEN_ETIMEDOUT: return "ETIMEDOUT";
+    case XEN_ENOTCONN: return "ENOTCONN";   /* cancelled at teardown */
     case XEN_EIO: return "EIO";
     default: return NULL;
     }

@@ -524,8 +524,10 @@
  *  o Stop submitting requests; keep
  *    consuming responses.
  *                                       o Stop consuming requests.  Finish
- *                                         every request already consumed and
- *                                         post its response.
+ *                                         every request already running and
+ *                                         post its response; requests not
+ *                                         yet started may be cancelled, and
+ *                                         get no response.
  *                                       o Destroy sessions and blobs, unmap
  *                                         every region, unmap rings, unbind
  *                                         event channels.
@@ -602,7 +604,10 @@
  * exactly once, either with the response the backend posted (visible in the
  * ring before the frontend failed the rest) or with -XEN_ENOTCONN, which
  * only the frontend generates and which means "the request may or may not
- * have been executed; its outputs are undefined".  The frontend does not
+ * have been executed; its outputs are undefined".  A backend that is
+ * closing answers the requests it was executing and may drop the ones it
+ * had accepted but not started (so that a guest that queued hours of work
+ * and left does not keep the device busy): those too end as -XEN_ENOTCONN.  The frontend does not
  * resubmit on its own: the caller decides.  All version 1 data operations
  * are idempotent given the same inputs, so a caller may resubmit them once
  * the regions (and sessions) they use exist again in the new connection;

@@ -175,7 +175,7 @@ void pvad_queue_free_jobs(struct pvad_queue *q);
 /*
  * The queue is stopping: cancel everything that has not started, once.
  * The deferred jobs and the jobs the engine still queues are dropped
- * without a response (queue.c); what runs completes.
+ * without a response (pvacceld.h "Teardown"); what runs completes.
  */
 void pvad_job_cancel_all(struct pvad_queue *q);
 

@@ -29,6 +29,7 @@ void pvad_config_defaults(struct pvad_config *cfg)
         .log_level = PVAD_LOG_INFO,
         .spin_us = 20,
         .batch = 64,
+        .max_op_ms = 1000,      /* docs/admin.md: zstd-19 of 1 MiB */
         .limits = {
             .max_queues = 8,
             .max_ring_page_order = VACCEL_MAX_RING_PAGE_ORDER,
@@ -211,6 +212,12 @@ int pvad_config_set(struct pvad_config *cfg, const char *name,
         if (set_number(name, value, 0, 1000000, &v, err, errlen))
             return -EINVAL;
         cfg->spin_us = (unsigned int)v;
+        return 0;
+    }
+    if (!strcmp(name, "max-op-ms")) {
+        if (set_number(name, value, 0, 3600000, &v, err, errlen))
+            return -EINVAL;
+        cfg->max_op_ms = (uint32_t)v;
         return 0;
     }
     if (!strcmp(name, "batch")) {

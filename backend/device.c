@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * device.c: a device's connection: read the frontend's transport nodes,
- * map rings, bind event channels, open the engine, start the queue
- * threads; and the exact reverse.
+ * device.c: a device, and its connection: read the frontend's transport
+ * nodes, map rings, bind event channels, open the engine, start the queue
+ * threads.
  *
- * Both run on the main thread.  Disconnect is idempotent and undoes any
- * partial connect, so every error path of connect is "disconnect".
- * Threads are joined before anything they use is freed (XSA-350).
+ * Connect runs on the main thread.  Its exact reverse is teardown.c's:
+ * pvad_device_disconnect() is idempotent and undoes any partial connect,
+ * so every error path of connect is "disconnect".  Threads are joined
+ * before anything they use is freed (XSA-350).
  */
 #include "config.h"
 
@@ -348,96 +349,4 @@ int pvad_device_connect(struct pvad_device *dev, char *err, size_t errlen)
     }
     dev->connections++;
     return 0;
-}
-
-/* ---------------------------------------------------------- disconnect */
-
-static void fold_stats(struct pvad_qstats *into, const struct pvad_qstats *s)
-{
-    for (int i = 0; i < PVAD_STAT_OPS; i++)
-        into->ops[i] += s->ops[i];
-    for (int i = 0; i < PVAD_STAT_ERRNO; i++)
-        into->errors[i] += s->errors[i];
-    into->bytes_in += s->bytes_in;
-    into->bytes_out += s->bytes_out;
-    into->lat_count += s->lat_count;
-    into->lat_sum_ns += s->lat_sum_ns;
-    into->notifies += s->notifies;
-    into->wakeups += s->wakeups;
-    into->batches += s->batches;
-    if (s->lat_max_ns > into->lat_max_ns)
-        into->lat_max_ns = (uint64_t)s->lat_max_ns;
-}
-
-static void unbind_port(struct pvad_device *dev, struct pva_evtchn **evh,
-                        pva_port_t *port)
-{
-    if (!*evh)
-        return;
-    if (*port)
-        plat(dev)->evtchn->unbind(*evh, *port);
-    plat(dev)->evtchn->close(*evh);
-    *evh = NULL;
-    *port = 0;
-}
-
-/* The queue's thread is joined and its engine queue drained. */
-static void release_queue(struct pvad_device *dev, struct pvad_queue *q)
-{
-    if (q->eq) {
-        dev->d->eops->queue_close(q->eq);
-        q->eq = NULL;
-    }
-    fold_stats(&dev->closed_stats, &q->stats);
-    pvad_queue_fini(q);
-    if (q->ring_map) {
-        plat(dev)->gntmap->unmap(dev->gm, q->ring_map, q->ring_pages);
-        q->ring_map = NULL;
-    }
-    unbind_port(dev, &q->evh, &q->port);
-}
-
-static void release_evtring(struct pvad_device *dev)
-{
-    struct pvad_evtring *e = &dev->evt;
-
-    e->sring = NULL;
-    if (e->map) {
-        plat(dev)->gntmap->unmap(dev->gm, e->map, e->npages);
-        e->map = NULL;
-    }
-    unbind_port(dev, &e->evh, &e->port);
-}
-
-void pvad_device_disconnect(struct pvad_device *dev)
-{
-    if (!dev->connected)
-        return;
-    /* First every thread, so nothing below races with the data path. */
-    for (unsigned int i = 0; dev->queues && i < dev->nr_queues; i++)
-        pvad_queue_stop(&dev->queues[i]);
-    for (unsigned int i = 0; dev->queues && i < dev->nr_queues; i++)
-        release_queue(dev, &dev->queues[i]);
-    free(dev->queues);
-    dev->queues = NULL;
-    dev->nr_queues = 0;
-    if (dev->sessions.slots)
-        pvad_sessions_release_all(dev);
-    if (dev->gm)
-        pvad_regions_release_all(dev);
-    release_evtring(dev);
-    if (dev->ectx) {
-        dev->d->eops->ctx_close(dev->ectx);
-        dev->ectx = NULL;
-    }
-    if (dev->gm) {
-        plat(dev)->gntmap->close(dev->gm);
-        dev->gm = NULL;
-    }
-    pvad_ioas_fini(&dev->ioas);
-    pthread_mutex_destroy(&dev->evt.lock);
-    pthread_mutex_destroy(&dev->fault_lock);
-    pthread_rwlock_destroy(&dev->as_lock);
-    pthread_mutex_destroy(&dev->ctl_lock);
-    dev->connected = false;
 }

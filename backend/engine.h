@@ -35,6 +35,13 @@
  * touch the job again.  Control calls (ctx_*, dma_*, session_*) come from
  * the device's control path, never concurrently for one ctx.
  *
+ * Cancellation.  When a device goes away (its guest died or closed) the
+ * backend cancels the work of each of its queues (ops->queue_cancel): a
+ * guest must not keep the engine busy after it is gone, nor make its own
+ * teardown wait for its queued work.  Jobs not yet started complete at
+ * once with PVA_JOB_CANCELLED; a job already running may finish and
+ * completes normally.
+ *
  * Errors are negative XEN_E* values (xen/errno.h), the protocol's status
  * codes, so a job's status goes to the guest unchanged.
  */
@@ -61,6 +68,9 @@ enum pva_engine_mem {
 typedef uint64_t pva_alg_mask;
 #define PVA_ALG_BIT(alg) ((pva_alg_mask)1 << (alg))
 
+/* The highest COMPRESS level an engine gives a cost for (zstd's). */
+#define PVA_COST_LEVEL_MAX 22
+
 struct pva_engine_caps {
     const char *name;          /* "cpu", for the "engine" node */
     enum pva_engine_mem mem;
@@ -71,6 +81,14 @@ struct pva_engine_caps {
     /* Accepted COMPRESS levels per algorithm (level 0 always accepted). */
     int32_t level_min[VACCEL_ALG_LZ4 + 1];
     int32_t level_max[VACCEL_ALG_LZ4 + 1];
+    /*
+     * What one COMPRESS costs at most, for the backend's cap on the work
+     * of one request (max-op-ms): microseconds of one execution unit per
+     * MiB of input, at inputs of a few MiB.  Index 0 is level 0 (the
+     * default level), 1 .. PVA_COST_LEVEL_MAX the levels themselves.  0,
+     * and every level outside that range: no estimate, no cap.
+     */
+    uint32_t compress_us_per_mib[VACCEL_ALG_LZ4 + 1][PVA_COST_LEVEL_MAX + 1];
     unsigned int hw_queues;    /* parallelism the engine really has */
 };
 
@@ -128,6 +146,13 @@ struct pva_job {
     void (*done)(struct pva_job *job);
 };
 
+/*
+ * The status of a job queue_cancel completed without running it: the
+ * protocol's status for a request lost with its connection, which no
+ * engine returns otherwise.  Its outputs are zero.
+ */
+#define PVA_JOB_CANCELLED (-XEN_ENOTCONN)
+
 struct pva_engine_ops {
     const char *name;
 
@@ -166,6 +191,17 @@ struct pva_engine_ops {
                       struct pva_engine_queue **out);
     /* Waits for every submitted job to complete, then frees. */
     void (*queue_close)(struct pva_engine_queue *q);
+    /*
+     * Complete every job of @q that has not started with status
+     * PVA_JOB_CANCELLED, each through its done() on the calling thread,
+     * before returning; jobs already running are left to finish.  Called
+     * by the thread that submits to @q (so never during a submit on it),
+     * rarely: O(jobs queued in the engine) is fine, but nothing may be
+     * added to submit or to a job's execution for it.  Later submissions
+     * run normally.  Afterwards queue_close waits only for the jobs that
+     * were running.
+     */
+    void (*queue_cancel)(struct pva_engine_queue *q);
     /*
      * Start a job.  Returns 0 (done() will be called) or a negative
      * XEN_E* without calling done() (e.g. -XEN_EBUSY when the hardware

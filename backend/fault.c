@@ -103,6 +103,11 @@ void pvad_fault_retry(struct pvad_queue *q, struct pvad_job *job)
         pvad_job_fail(q, job, job->answer);
         return;
     }
+    /* Stopping: as if unanswered, no new engine work (pvad_fault_expire). */
+    if (q->cancelled) {
+        pvad_job_fail(q, job, -XEN_EFAULT);
+        return;
+    }
     rc = pvad_job_resolve(q, &job->req, job, &f);
     if (rc == -XEN_EFAULT && pvad_fault_hold(q, job, &f))
         return;

@@ -13,6 +13,11 @@
  * Called by queue.c and fault.c; calls response.c, iova.c and the engine,
  * never back up.  Queue thread, except pvad_queue_push_done() and
  * job_done().
+ *
+ * When the queue stops, pvad_job_cancel_all() drops the deferred jobs and
+ * has the engine cancel the ones it queues; those come back through the
+ * completion list like any other and pvad_job_finish() drops them: a
+ * predictable branch per job, nothing more.
  */
 #include "config.h"
 
@@ -81,11 +86,11 @@ void pvad_queue_free_jobs(struct pvad_queue *q)
 /*
  * Read a scatter list once into backend memory (q->sg_scratch) and
  * resolve each entry.  The list itself must be readable I/O address
- * space: it faults like data.
+ * space: it faults like data.  Its entries add up to at most @max_bytes.
  */
 static int resolve_indirect(struct pvad_queue *q, const struct vaccel_seg *seg,
-                            bool write, struct pvad_pieces *pc,
-                            struct pvad_fault *f)
+                            bool write, uint64_t max_bytes,
+                            struct pvad_pieces *pc, struct pvad_fault *f)
 {
     struct pvad_device *dev = q->dev;
     struct pvad_pieces lp = q->scratch;
@@ -105,7 +110,7 @@ static int resolve_indirect(struct pvad_queue *q, const struct vaccel_seg *seg,
             continue;
         if (!pvad_ioas_range_ok(&dev->ioas, e->iova, e->len))
             return -XEN_EINVAL;
-        if (e->len > dev->lim.max_op_bytes - total)
+        if (e->len > max_bytes - total)
             return -XEN_E2BIG;
         total += e->len;
     }
@@ -119,14 +124,15 @@ static int resolve_indirect(struct pvad_queue *q, const struct vaccel_seg *seg,
     return 0;
 }
 
+/* A direct operand's length was checked against @max_bytes already. */
 static int resolve_operand(struct pvad_queue *q, const struct vaccel_seg *seg,
-                           bool indirect, bool write, struct pvad_pieces *pc,
-                           struct pvad_fault *f)
+                           bool indirect, bool write, uint64_t max_bytes,
+                           struct pvad_pieces *pc, struct pvad_fault *f)
 {
     pc->n = 0;
     pc->len = 0;
     if (indirect)
-        return resolve_indirect(q, seg, write, pc, f);
+        return resolve_indirect(q, seg, write, max_bytes, pc, f);
     return pvad_ioas_resolve(&q->dev->ioas, seg->iova, seg->len, write, pc, f);
 }
 
@@ -189,16 +195,19 @@ static int check_resolved(const vaccel_request_t *req,
 int pvad_job_resolve_locked(struct pvad_queue *q, const vaccel_request_t *req,
                             struct pvad_job *job, struct pvad_fault *f)
 {
+    const struct pvad_device *dev = q->dev;
     uint16_t flags = req->flags;
     int rc;
 
     rc = resolve_operand(q, &req->u.data.src,
-                         flags & VACCEL_REQ_F_SRC_INDIRECT, false, &job->src,
-                         f);
+                         flags & VACCEL_REQ_F_SRC_INDIRECT, false,
+                         pvad_src_max_bytes(&dev->d->offer, &dev->lim, req),
+                         &job->src, f);
     if (!rc)
         rc = resolve_operand(q, &req->u.data.dst,
                              flags & VACCEL_REQ_F_DST_INDIRECT,
-                             pvad_op_writes_dst(req->op), &job->dst, f);
+                             pvad_op_writes_dst(req->op), dev->lim.max_op_bytes,
+                             &job->dst, f);
     if (!rc)
         rc = check_resolved(req, job);
     if (!rc)
@@ -283,10 +292,27 @@ static void job_release(struct pvad_queue *q, struct pvad_job *job)
     q->free_jobs = job;
 }
 
+/*
+ * A job cancelled at teardown: counted (as -XEN_ENOTCONN, in the stats),
+ * released, not answered.
+ */
+static void job_drop(struct pvad_queue *q, struct pvad_job *job)
+{
+    pvad_qstats_account(&q->stats, job->req.op, PVA_JOB_CANCELLED, 0, 0,
+                        q->now_ns - job->t_start_ns);
+    job_release(q, job);
+    q->in_flight--;
+}
+
 void pvad_job_finish(struct pvad_queue *q, struct pvad_job *job)
 {
     uint64_t t0, bytes_in;
     vaccel_response_t rsp;
+
+    if (q->cancelled && job->job.status == PVA_JOB_CANCELLED) {
+        job_drop(q, job);
+        return;
+    }
 
     memset(&rsp, 0, sizeof(rsp));
     rsp.id = job->req.id;
@@ -396,6 +422,22 @@ unsigned int pvad_job_submit_deferred(struct pvad_queue *q)
         n++;
     }
     return n;
+}
+
+void pvad_job_cancel_all(struct pvad_queue *q)
+{
+    if (q->cancelled)
+        return;
+    q->cancelled = true;
+    /* Deferred jobs never reached the engine: resolved and pinned only. */
+    while (q->deferred.head) {
+        struct pvad_job *job = q->deferred.head;
+
+        q->deferred.head = job->next;
+        job_drop(q, job);
+    }
+    /* The engine completes the rest here, onto q->local_done. */
+    q->dev->d->eops->queue_cancel(q->eq);
 }
 
 void pvad_job_start(struct pvad_queue *q, struct pvad_job *job)

@@ -158,7 +158,7 @@ static int open_engine(struct pvad *d)
         pvad_warn("engine %s wants blobs (bounce buffers), which this "
                   "backend does not provide yet: using mapped memory",
                   d->caps.name);
-    pvad_offer_from_caps(&d->offer, &d->caps);
+    pvad_offer_from_caps(&d->offer, &d->caps, d->cfg.max_op_ms);
     return 0;
 }
 
@@ -200,15 +200,16 @@ static int block_signals(void)
 
 static void main_loop(struct pvad *d, int sigfd)
 {
-    struct pollfd pfd[3] = {
+    struct pollfd pfd[4] = {
         { .fd = d->p->xs->watch_fd(d->xs), .events = POLLIN },
         { .fd = sigfd, .events = POLLIN },
+        { .fd = d->teardown_fd, .events = POLLIN },
         { .fd = d->admin_fd, .events = POLLIN },
     };
 
     pvad_xenbus_handle_watches(d);
     for (;;) {
-        if (poll(pfd, d->admin_fd >= 0 ? 3 : 2, -1) < 0) {
+        if (poll(pfd, d->admin_fd >= 0 ? 4 : 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             pvad_err("poll: %s", strerror(errno));
@@ -232,7 +233,10 @@ static void main_loop(struct pvad *d, int sigfd)
         }
         if (pfd[0].revents)
             pvad_xenbus_handle_watches(d);
-        if (d->admin_fd >= 0 && pfd[2].revents)
+        /* A device's teardown thread has ended: its machine moves on. */
+        if (pfd[2].revents)
+            pvad_xenbus_handle_teardowns(d);
+        if (d->admin_fd >= 0 && pfd[3].revents)
             pvad_admin_serve(d);
     }
 }

@@ -5,8 +5,9 @@
  * Threads and what they own:
  *
  *   main thread   xenstore watches, every device's state machine (xenbus.c),
- *                 connect and teardown (device.c), the admin socket
- *                 (stats.c).  Nothing else changes a device's shape.
+ *                 connect (device.c) and the start and end of a teardown
+ *                 (teardown.c), the admin socket (stats.c).  Nothing else
+ *                 changes a device's shape.  It never waits for a guest.
  *   queue thread  one per device queue (queue.c): consumes its ring, runs
  *                 control operations inline (control.c, see "The control
  *                 path" below), submits data operations to the engine
@@ -16,6 +17,31 @@
  *                 back to its queue thread through a lock-free list (as
  *                 does a request held on a recoverable fault once the
  *                 guest answers it, fault.c).
+ *   teardown      one per device while its connection ends (teardown.c):
+ *                 joins the queue threads, then releases what they used.
+ *
+ * Teardown.  A device's connection ends when its frontend closes or
+ * reinitialises, its domain dies, the toolstack detaches it, or the daemon
+ * exits.  The main thread writes Closing (as the protocol has it) and asks
+ * each queue thread to stop: it consumes nothing more and, on its next
+ * round, cancels what it had queued in the engine (job.c: the deferred
+ * jobs, and the engine's queue_cancel); the jobs that had not started
+ * complete at once as cancelled and are dropped without a response: the
+ * guest is gone or closing, and a frontend fails every request the
+ * backend did not answer with -XEN_ENOTCONN (accelif.h "Orderly
+ * shutdown").  A job already running finishes and is answered (its ring
+ * is still mapped); the cost cap (max-op-ms) bounds how long that takes.
+ * The teardown thread then joins the queue threads (they end once nothing
+ * is in flight, so the engine has let go of every operand), and only then
+ * closes the engine queues and unmaps the rings, regions and blobs.  When
+ * it is done it tells the main loop (d->teardown_fd), which reaps it and
+ * runs the device's machine on: Closed, then InitWait if the frontend
+ * reinitialised meanwhile, or the device is freed.  Meanwhile the machine
+ * does not move (a frontend that reinitialises waits), a device to be
+ * freed (its backend directory removed) is freed only after the thread
+ * has ended, the stats socket reports the device with its live counters
+ * (its queue array is freed by the main thread, after the fold into
+ * closed_stats), and the daemon's exit waits for every teardown.
  *
  * Locks of a connected device: ctl_lock serialises control operations
  * (they come from every queue thread) and guards the grant-map handle;
@@ -156,6 +182,7 @@ struct pvad_config {
     enum pvad_log_level log_level;
     unsigned int spin_us;       /* adaptive spin before sleeping */
     unsigned int batch;         /* requests consumed per round */
+    uint32_t max_op_ms;         /* cost cap of one request, 0: none */
     struct pvad_limits limits;
     uint64_t quota[PVAD_RES_NR]; /* per frontend domain */
     char *file_text;            /* the config file; strings point into it */
@@ -359,6 +386,7 @@ struct pvad_queue {
     struct pvad_job_fifo local_done; /* finished on our own thread */
     atomic_bool sleeping;
     atomic_bool stop;           /* the main thread wants it to end */
+    bool cancelled;             /* its engine work was cancelled (stop) */
     bool stopped;               /* protocol violation: consume no more */
 
     struct pva_engine_queue *eq;
@@ -387,8 +415,13 @@ struct pvad_queue {
 
 /* queue.c: the queue thread. */
 int pvad_queue_start(struct pvad_queue *q);
-/* Ask the thread to finish what it consumed and exit; then join it. */
-void pvad_queue_stop(struct pvad_queue *q);
+/*
+ * Ask the thread to consume no more, cancel its work queued in the engine,
+ * finish what is running and exit.  Returns at once (main thread).
+ */
+void pvad_queue_ask_stop(struct pvad_queue *q);
+/* Wait for the thread asked to stop (teardown thread). */
+void pvad_queue_join(struct pvad_queue *q);
 /* After the engine queue is closed: the wake-up fd and the job pool. */
 void pvad_queue_fini(struct pvad_queue *q);
 
@@ -423,6 +456,11 @@ struct pvad_device {
 
     /* The connection (Connected, and during teardown). */
     bool connected;
+    bool tearing_down;          /* a teardown thread runs (teardown.c) */
+    atomic_bool teardown_done;  /* set by it when it is over */
+    pthread_t teardown_thread;
+    bool doomed;                /* free it once the teardown is over */
+    bool doomed_rm_nodes;       /* ... and remove its backend directory */
     pthread_mutex_t ctl_lock;
     pthread_rwlock_t as_lock;
     struct pva_gntmap *gm;
@@ -448,7 +486,28 @@ struct pvad_device *pvad_device_new(struct pvad *d, uint16_t fe_domid,
 void pvad_device_free(struct pvad_device *dev);
 /* Read the frontend's nodes, map, bind, start the queues. */
 int pvad_device_connect(struct pvad_device *dev, char *err, size_t errlen);
-/* Stop the queues, release everything of the connection. Idempotent. */
+
+/*
+ * teardown.c: the end of a connection (see "Teardown" above).  Main
+ * thread, but for what teardown.c's own thread does.
+ */
+/* The eventfd the teardown threads write when they end (d->teardown_fd). */
+int pvad_teardown_init(struct pvad *d);
+void pvad_teardown_fini(struct pvad *d);
+/*
+ * Start ending @dev's connection.  True: a teardown runs (it already
+ * did, or starts now); the main loop hears of its end through
+ * d->teardown_fd.  False: nothing (any more) to tear down.
+ */
+bool pvad_teardown_start(struct pvad_device *dev);
+/* If @dev's teardown thread has ended: join it, finish, true. */
+bool pvad_teardown_reap(struct pvad_device *dev);
+/* Wait for @dev's teardown, if one runs, and finish it (daemon exit). */
+void pvad_teardown_wait(struct pvad_device *dev);
+/*
+ * Stop the queues and release everything of the connection now, on this
+ * thread (or wait for the teardown that runs).  Idempotent.
+ */
 void pvad_device_disconnect(struct pvad_device *dev);
 
 /* events.c: records on the device's event ring, from any queue thread. */
@@ -483,7 +542,7 @@ struct pvad_session *pvad_session_lookup(struct pvad_sessions *s, uint32_t id);
 int pvad_session_create(struct pvad_queue *q, const vaccel_request_t *req,
                         vaccel_response_t *rsp);
 int pvad_session_destroy(struct pvad_device *dev, const vaccel_request_t *req);
-/* Tear-down (main thread, queues joined): every session, then the table. */
+/* Teardown (teardown.c, queues joined): every session, then the table. */
 void pvad_sessions_release_all(struct pvad_device *dev);
 
 /* blob.c: BLOB_CREATE, _DESTROY, _MIGRATE, _READBACK. */
@@ -545,7 +604,7 @@ int pvad_range_destroy(struct pvad_device *dev, struct pvad_region *r);
  * memory, and its quota.  It is in no address space (any more).
  */
 void pvad_range_free(struct pvad_device *dev, struct pvad_region *r);
-/* Tear-down (main thread, queues joined): every region and blob. */
+/* Teardown (teardown.c, queues joined): every region and blob. */
 void pvad_regions_release_all(struct pvad_device *dev);
 
 /* validate.c */
@@ -554,9 +613,36 @@ struct pvad_offer {
     bool copy, fill, compare, crc32c;
     int32_t level_min[VACCEL_ALG_LZ4 + 1];
     int32_t level_max[VACCEL_ALG_LZ4 + 1];
+    /*
+     * The cost cap (max-op-ms): the most source bytes a COMPRESS may take
+     * at each level (index as caps.compress_us_per_mib), UINT64_MAX where
+     * the engine gives no cost.  Advertised as compress-max-bytes.
+     */
+    uint64_t compress_max_src[VACCEL_ALG_LZ4 + 1][PVA_COST_LEVEL_MAX + 1];
 };
+/* What the engine's @caps offer, with requests capped at @max_op_ms. */
 void pvad_offer_from_caps(struct pvad_offer *o,
-                          const struct pva_engine_caps *caps);
+                          const struct pva_engine_caps *caps,
+                          uint32_t max_op_ms);
+/*
+ * The most source bytes @req may read: max-op-bytes, or less for a
+ * COMPRESS at a level the cost cap limits.  Called per request (validation
+ * of a direct operand, resolution of a scatter list): inline.  @req's
+ * fields are the guest's, so they index nothing unchecked.
+ */
+static inline uint64_t pvad_src_max_bytes(const struct pvad_offer *o,
+                                          const struct pvad_limits *lim,
+                                          const vaccel_request_t *req)
+{
+    int32_t level = req->u.compress.level;
+    uint64_t cap;
+
+    if (req->op != VACCEL_OP_COMPRESS || req->alg > VACCEL_ALG_LZ4 ||
+        level < 0 || level > PVA_COST_LEVEL_MAX)
+        return lim->max_op_bytes;
+    cap = o->compress_max_src[req->alg][level];
+    return cap < lim->max_op_bytes ? cap : lim->max_op_bytes;
+}
 /* Checks of the request copy that need no memory lookup. */
 int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
                   const vaccel_request_t *req);
@@ -582,13 +668,16 @@ struct pvad {
     unsigned int scan_gen;
     int admin_fd;
     char admin_path[256];
+    int teardown_fd;            /* eventfd: a teardown thread ended */
 };
 
 /* xenbus.c */
 int pvad_xenbus_init(struct pvad *d);
 /* Drain the queued watch events, then run every dirty device's machine. */
 void pvad_xenbus_handle_watches(struct pvad *d);
-/* Orderly exit: tear every device down, write Closed. */
+/* d->teardown_fd is readable: reap ended teardowns, move their devices on. */
+void pvad_xenbus_handle_teardowns(struct pvad *d);
+/* Orderly exit: tear every device down (waiting for it), write Closed. */
 void pvad_xenbus_shutdown(struct pvad *d);
 
 /* stats.c */

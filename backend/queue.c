@@ -17,6 +17,14 @@
  * The ring is the guest's: the producer index is checked before use
  * (RING_REQUEST_PROD_OVERFLOW), and a violation stops this queue only.
  *
+ * Asked to stop (pvacceld.h "Teardown"), the thread consumes nothing more,
+ * cancels what it queued in the engine on its next round (it is the
+ * queue's only submitter, so nothing can be submitted after that), and
+ * exits once what was running has completed and been answered.  The
+ * cancelled requests get no response: the guest is gone or closing, and
+ * fails every request the backend did not answer with -XEN_ENOTCONN
+ * (accelif.h).
+ *
  * The top of the request path (queue_internal.h): it calls fault.c,
  * job.c and response.c for what happens to a request after it is
  * consumed, and control.c for control operations; none of them calls it.
@@ -340,11 +348,14 @@ static void *queue_main(void *arg)
     for (;;) {
         bool stopping = atomic_load(&q->stop);
 
+        /* Submitting is over: what the engine has not started, it drops. */
+        if (stopping && !q->cancelled)
+            pvad_job_cancel_all(q);
         if (round_once(q, stopping)) {
             spin_until = 0;
             continue;
         }
-        /* Orderly end: nothing consumed is left unanswered. */
+        /* Orderly end: nothing consumed is left in flight. */
         if (stopping && !q->in_flight && !q->deferred.head)
             break;
         /* round_once() read the clock: the spin needs no read of its own. */
@@ -379,15 +390,21 @@ int pvad_queue_start(struct pvad_queue *q)
     return 0;
 }
 
-void pvad_queue_stop(struct pvad_queue *q)
+void pvad_queue_ask_stop(struct pvad_queue *q)
 {
     uint64_t one = 1;
 
+    if (!q->thread_started)
+        return;
+    atomic_store(&q->stop, true);
+    if (write(q->wake_fd, &one, sizeof(one)) < 0) {
+        /* saturated: it wakes anyway */
+    }
+}
+
+void pvad_queue_join(struct pvad_queue *q)
+{
     if (q->thread_started) {
-        atomic_store(&q->stop, true);
-        if (write(q->wake_fd, &one, sizeof(one)) < 0) {
-            /* saturated: it wakes anyway */
-        }
         pthread_join(q->thread, NULL);
         q->thread_started = false;
     }

@@ -172,6 +172,12 @@ void pvad_job_fail(struct pvad_queue *q, struct pvad_job *job, int32_t status);
  */
 void pvad_queue_push_done(struct pvad_queue *q, struct pvad_job *job);
 void pvad_queue_free_jobs(struct pvad_queue *q);
+/*
+ * The queue is stopping: cancel everything that has not started, once.
+ * The deferred jobs and the jobs the engine still queues are dropped
+ * without a response (pvacceld.h "Teardown"); what runs completes.
+ */
+void pvad_job_cancel_all(struct pvad_queue *q);
 
 /* ---------------------------------------------------------- fault.c */
 

@@ -18,8 +18,8 @@
  * the kernel's vm.max_map_count.
  *
  * Everything here runs under the device's ctl_lock (control operations,
- * control.c) or, for pvad_regions_release_all(), on the main thread with
- * the queues joined.  as_lock is write-held only around changes of the
+ * control.c) or, for pvad_regions_release_all(), on the device's
+ * teardown thread with the queues joined (teardown.c).  as_lock is write-held only around changes of the
  * table, so data requests of other queues keep going while grants are
  * mapped.
  */

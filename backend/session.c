@@ -11,8 +11,8 @@
  * Locking: SESSION_CREATE and SESSION_DESTROY run under ctl_lock and
  * write-hold as_lock only to publish or retire a slot; the data path
  * looks up and pins with as_lock read-held, so a pinned session is never
- * destroyed under it.  Init and release-all run on the main thread with
- * the queues joined.
+ * destroyed under it.  Init runs on the main thread, release-all on the
+ * device's teardown (teardown.c) with the queues joined.
  */
 #include "config.h"
 

@@ -9,7 +9,9 @@
  *
  * The admin socket is <rundir>/pvacceld.sock (mode 0600).  A client writes
  * one line, "stats", and reads one JSON document back (docs/admin.md); the
- * main thread serves it between watch events.
+ * main thread serves it between watch events.  A device being torn down
+ * is reported with its queues' live counters: only the main thread frees
+ * the queue array, after folding them into closed_stats (teardown.c).
  */
 #include "config.h"
 
@@ -82,6 +84,7 @@ static const char *errno_name(unsigned int e)
     case XEN_EILSEQ: return "EILSEQ";
     case XEN_EBADMSG: return "EBADMSG";
     case XEN_ETIMEDOUT: return "ETIMEDOUT";
+    case XEN_ENOTCONN: return "ENOTCONN";   /* cancelled at teardown */
     case XEN_EIO: return "EIO";
     default: return NULL;
     }
@@ -175,9 +178,10 @@ static void print_device(FILE *f, const struct pvad_device *dev)
         stopped += dev->queues[i].stopped;
     }
     fprintf(f, "{\"frontend-id\":%u,\"devid\":%u,\"state\":%d,"
-            "\"connections\":%u,\"queues\":%u,\"stopped_queues\":%u,",
-            dev->fe_domid, dev->devid, (int)dev->state, dev->connections,
-            dev->connected ? dev->nr_queues : 0, stopped);
+            "\"teardown\":%s,\"connections\":%u,\"queues\":%u,"
+            "\"stopped_queues\":%u,", dev->fe_domid, dev->devid,
+            (int)dev->state, dev->tearing_down ? "true" : "false",
+            dev->connections, dev->connected ? dev->nr_queues : 0, stopped);
     if (dev->connected) {
         print_usage(f, &dev->usage);
         fputc(',', f);

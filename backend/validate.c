@@ -13,8 +13,28 @@
 
 #include "backend/pvacceld.h"
 
+/*
+ * The source bytes a COMPRESS at a level may take so that it costs at most
+ * @max_op_ms of one engine unit, by the engine's estimate.
+ */
+static void offer_cost_caps(struct pvad_offer *o,
+                            const struct pva_engine_caps *caps,
+                            uint32_t max_op_ms)
+{
+    for (unsigned int a = 0; a <= VACCEL_ALG_LZ4; a++)
+        for (unsigned int l = 0; l <= PVA_COST_LEVEL_MAX; l++) {
+            uint64_t us = caps->compress_us_per_mib[a][l];
+
+            o->compress_max_src[a][l] = UINT64_MAX;
+            if (max_op_ms && us && (o->compress_algs & PVA_ALG_BIT(a)))
+                o->compress_max_src[a][l] =
+                    ((uint64_t)max_op_ms * 1000u << 20) / us;
+        }
+}
+
 void pvad_offer_from_caps(struct pvad_offer *o,
-                          const struct pva_engine_caps *caps)
+                          const struct pva_engine_caps *caps,
+                          uint32_t max_op_ms)
 {
     memset(o, 0, sizeof(*o));
     /* Only codes of the right family: level tables are indexed by alg. */
@@ -34,6 +54,7 @@ void pvad_offer_from_caps(struct pvad_offer *o,
     o->crc32c = caps->crc32c;
     memcpy(o->level_min, caps->level_min, sizeof(o->level_min));
     memcpy(o->level_max, caps->level_max, sizeof(o->level_max));
+    offer_cost_caps(o, caps, max_op_ms);
 }
 
 /* A field of a request is never longer than the request.  memcmp against
@@ -192,8 +213,10 @@ static int validate_handle(const vaccel_request_t *req)
     }
 }
 
+/* @max_bytes: the most a direct operand may be (pvad_src_max_bytes()). */
 static int validate_operand(const struct pvad_limits *lim,
-                            const struct vaccel_seg *seg, bool indirect)
+                            const struct vaccel_seg *seg, bool indirect,
+                            uint64_t max_bytes)
 {
     uint64_t iova_end = (uint64_t)1 << lim->iova_bits;
 
@@ -206,7 +229,7 @@ static int validate_operand(const struct pvad_limits *lim,
     } else {
         if (!seg->len)
             return 0;          /* empty: iova ignored */
-        if (seg->len > lim->max_op_bytes)
+        if (seg->len > max_bytes)
             return -XEN_E2BIG;
     }
     if (seg->len > iova_end || seg->iova > iova_end - seg->len)
@@ -274,9 +297,10 @@ static int validate_data(const struct pvad_offer *o,
     if (!rc)
         rc = validate_params(o, req);
     if (!rc && pvad_op_uses_src(req->op))
-        rc = validate_operand(lim, src, src_ind);
+        rc = validate_operand(lim, src, src_ind,
+                              pvad_src_max_bytes(o, lim, req));
     if (!rc && pvad_op_uses_dst(req->op))
-        rc = validate_operand(lim, dst, dst_ind);
+        rc = validate_operand(lim, dst, dst_ind, lim->max_op_bytes);
     return rc;
 }
 

@@ -13,6 +13,13 @@
  * the current frontend state, online and the backend state node, and
  * moves from where the device is; a spurious or repeated event changes
  * nothing.
+ *
+ * Ending a connection takes as long as the guest's running work, so it
+ * runs on a thread of the device (teardown.c) and the machine waits for
+ * it: a device being torn down does not move, whatever its frontend does,
+ * until the teardown thread has said it is done (d->teardown_fd); then
+ * the machine finishes the step that started it (Closed) and runs again
+ * from the frontend's state as it is by then.
  */
 #include "config.h"
 
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/pvacceld.h"
 
@@ -173,6 +181,36 @@ static int publish_caps(struct pvad *d, struct pva_xs_txn *t, const char *dir)
     return rc;
 }
 
+/*
+ * compress-max-bytes: "<alg>:<level>:<bytes>" for every COMPRESS level
+ * whose cost cap (max-op-ms) is below this device's max-op-bytes, so that
+ * a guest can choose a level, or split its input, before it is refused.
+ */
+static int publish_cost_caps(struct pvad *d, struct pva_xs_txn *t,
+                             const char *dir, const struct pvad_limits *l)
+{
+    const struct pvad_offer *o = &d->offer;
+    char buf[3072];             /* 75 levels, 23 characters each at most */
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (unsigned int a = VACCEL_ALG_DEFLATE; a <= VACCEL_ALG_LZ4; a++)
+        for (unsigned int lv = 0; lv <= PVA_COST_LEVEL_MAX; lv++) {
+            uint64_t max = o->compress_max_src[a][lv];
+
+            if (!(o->compress_algs & PVA_ALG_BIT(a)) ||
+                max >= l->max_op_bytes || used >= sizeof(buf) - 1)
+                continue;
+            used += (size_t)snprintf(buf + used, sizeof(buf) - used,
+                                     "%s%s:%u:%" PRIu64,
+                                     used ? VACCEL_LIST_SEPARATOR : "",
+                                     alg_names[a], lv, max);
+        }
+    if (used >= sizeof(buf) - 1)
+        return -ENOSPC;         /* never with the table's sizes */
+    return write_node(d, t, dir, VACCEL_FIELD_COMPRESS_MAX_BYTES, buf);
+}
+
 static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                           const char *dir, const struct pvad_limits *l)
 {
@@ -202,6 +240,7 @@ static int publish_limits(struct pvad *d, struct pva_xs_txn *t,
                     l->max_sg_entries);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_MAX_OP_BYTES, "%" PRIu64,
                     l->max_op_bytes);
+    rc |= publish_cost_caps(d, t, dir, l);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_IOVA_BITS, "%u", l->iova_bits);
     rc |= write_fmt(d, t, dir, VACCEL_FIELD_FAULT_TIMEOUT_MS, "%u",
                     l->fault_timeout_ms);
@@ -362,15 +401,36 @@ static void do_connect(struct pvad_device *dev)
     set_state(dev, XenbusStateClosing);
 }
 
-/* Stop serving: finish what was consumed, release it all, say Closed. */
-static void do_close(struct pvad_device *dev)
+/*
+ * Stop serving: Closing, and the connection is torn down; Closed when
+ * that is over (teardown_ended()), which may be at once.  True if Closed.
+ */
+static bool do_close(struct pvad_device *dev)
 {
     if (dev->connected) {
         set_state(dev, XenbusStateClosing);
-        pvad_device_disconnect(dev);
+        if (pvad_teardown_start(dev))
+            return false;
         pvad_info("vaccel %u/%u: disconnected", dev->fe_domid, dev->devid);
     }
     set_state(dev, XenbusStateClosed);
+    return true;
+}
+
+/*
+ * @dev's teardown is over and reaped: finish the step that started it.
+ * A closing device says Closed; then the machine runs again (dirty) from
+ * where the frontend is now.  What the frontend did meanwhile was not
+ * looked at, so its state counts as new: a move to Initialising during
+ * the teardown is a reinitialisation.
+ */
+static void teardown_ended(struct pvad_device *dev)
+{
+    pvad_info("vaccel %u/%u: disconnected", dev->fe_domid, dev->devid);
+    if (dev->state == XenbusStateClosing)
+        set_state(dev, XenbusStateClosed);
+    dev->fe_seen = -1;
+    dev->dirty = true;
 }
 
 /*
@@ -401,12 +461,15 @@ static bool device_step(struct pvad_device *dev)
     long fe, online, be_node;
     bool detach, fe_reinit;
 
+    if (dev->tearing_down)
+        return true;            /* runs again when the teardown is over */
     if (!dev->fe_path && attach_frontend(dev))
         return domain_alive(d, dev->fe_domid); /* wait for the toolstack */
     fe = read_long(d, dev->fe_path, VACCEL_FIELD_STATE, -1);
     if (fe < 0) {
         /* The frontend directory vanished: its domain died or is going. */
-        pvad_device_disconnect(dev);
+        if (pvad_teardown_start(dev))
+            return true;
         if (!domain_alive(d, dev->fe_domid)) {
             pvad_info("vaccel %u/%u: frontend domain gone, device released",
                       dev->fe_domid, dev->devid);
@@ -434,8 +497,9 @@ static bool device_step(struct pvad_device *dev)
         dev->state != XenbusStateUnknown) {
         pvad_info("vaccel %u/%u: re-created by the toolstack", dev->fe_domid,
                   dev->devid);
-        pvad_device_disconnect(dev);
         dev->state = XenbusStateUnknown;
+        if (pvad_teardown_start(dev))
+            return true;        /* then republished from scratch */
     }
     online = read_long(d, dev->be_path, VACCEL_FIELD_ONLINE, 0);
     if (dev->state == XenbusStateUnknown) {
@@ -457,11 +521,10 @@ static bool device_step(struct pvad_device *dev)
             do_connect(dev);
         break;
     case XenbusStateConnected:
-        if (detach || fe_lost_connection(fe)) {
-            do_close(dev);
-            if (!detach && fe == XenbusStateInitialising)
-                republish(dev, XenbusStateInitWait); /* Closing first */
-        }
+        /* Reinitialising: InitWait after Closed, now or after teardown. */
+        if ((detach || fe_lost_connection(fe)) && do_close(dev) && !detach &&
+            fe == XenbusStateInitialising)
+            republish(dev, XenbusStateInitWait);
         break;
     case XenbusStateClosing:
         if (detach || fe == XenbusStateClosing || fe == XenbusStateClosed)
@@ -490,17 +553,26 @@ static struct pvad_device *find_device(struct pvad *d, uint16_t fe,
     return NULL;
 }
 
+/*
+ * Forget @dev (and with @remove_nodes its backend directory).  A device
+ * with a connection is torn down first: it stays on the list, doomed, and
+ * is freed when its teardown thread has ended (pvad_xenbus_handle_teardowns),
+ * never under it.  Idempotent.
+ */
 static void device_destroy(struct pvad *d, struct pvad_device *dev,
                            bool remove_nodes)
 {
     struct pvad_device **link;
 
+    detach_frontend(dev);
+    dev->doomed = true;
+    dev->doomed_rm_nodes |= remove_nodes;
+    if (pvad_teardown_start(dev))
+        return;
     for (link = &d->devices; *link != dev; link = &(*link)->next)
         ;
     *link = dev->next;
-    detach_frontend(dev);
-    pvad_device_disconnect(dev);
-    if (remove_nodes)
+    if (dev->doomed_rm_nodes)
         xs(d)->rm(d->xs, NULL, dev->be_path);
     pvad_device_free(dev);
 }
@@ -594,11 +666,25 @@ static void mark_token(struct pvad *d, const char *token)
             dev->dirty = true;
 }
 
+/* Each dirty device's machine (@all: every device's) runs once. */
+static void run_machines(struct pvad *d, bool all)
+{
+    struct pvad_device *dev, *next;
+
+    for (dev = d->devices; dev; dev = next) {
+        next = dev->next;
+        if (!dev->dirty && !all)
+            continue;
+        dev->dirty = false;
+        if (!dev->doomed && !device_step(dev))
+            device_destroy(d, dev, true);
+    }
+}
+
 void pvad_xenbus_handle_watches(struct pvad *d)
 {
     bool rescan = false, release = false;
     char *path, *token;
-    struct pvad_device *dev, *next;
 
     /* Coalesce: drain every queued event before acting on any. */
     while (xs(d)->read_watch(d->xs, &path, &token) == 0) {
@@ -617,14 +703,33 @@ void pvad_xenbus_handle_watches(struct pvad *d)
     }
     if (rescan)
         scan(d);
+    run_machines(d, release);
+}
+
+void pvad_xenbus_handle_teardowns(struct pvad *d)
+{
+    struct pvad_device *dev, *next;
+    bool rescan = false;
+    uint64_t v;
+
+    if (read(d->teardown_fd, &v, sizeof(v)) < 0) {
+        /* EAGAIN: the teardowns it counted were reaped already. */
+    }
     for (dev = d->devices; dev; dev = next) {
         next = dev->next;
-        if (!dev->dirty && !release)
+        if (!pvad_teardown_reap(dev))
             continue;
-        dev->dirty = false;
-        if (!device_step(dev))
-            device_destroy(d, dev, true);
+        if (dev->doomed) {
+            device_destroy(d, dev, false);
+            /* It hid a backend directory the toolstack made again. */
+            rescan = true;
+        } else {
+            teardown_ended(dev);
+        }
     }
+    if (rescan)
+        scan(d);
+    run_machines(d, false);
 }
 
 int pvad_xenbus_init(struct pvad *d)
@@ -636,24 +741,45 @@ int pvad_xenbus_init(struct pvad *d)
     d->self_domid = self;
     snprintf(d->be_base, sizeof(d->be_base), "/local/domain/%d/backend/%s",
              self, VACCEL_DEVICE_TYPE);
-    if (xs(d)->watch(d->xs, d->be_base, TOKEN_BACKEND) ||
-        xs(d)->watch(d->xs, "@releaseDomain", TOKEN_RELEASE))
+    if (pvad_teardown_init(d))
         return -EIO;
+    if (xs(d)->watch(d->xs, d->be_base, TOKEN_BACKEND) ||
+        xs(d)->watch(d->xs, "@releaseDomain", TOKEN_RELEASE)) {
+        pvad_teardown_fini(d);
+        return -EIO;
+    }
     /* Watches fire once when set, which runs the first scan. */
     return 0;
 }
 
+/*
+ * Orderly exit (accelif.h): every connection is torn down, all at once,
+ * then each device says Closed and is freed.  The exit waits for the
+ * teardowns, which the cancelled engine work keeps short.
+ */
 void pvad_xenbus_shutdown(struct pvad *d)
 {
-    while (d->devices) {
-        struct pvad_device *dev = d->devices;
+    struct pvad_device *dev;
 
-        /* Orderly exit: torn down, then Closed (accelif.h). */
+    for (dev = d->devices; dev; dev = dev->next) {
         detach_frontend(dev);
-        if (dev->state != XenbusStateUnknown)
-            do_close(dev);
+        if (dev->connected && !dev->tearing_down) {
+            set_state(dev, XenbusStateClosing);
+            pvad_teardown_start(dev);
+        }
+    }
+    while ((dev = d->devices)) {
+        if (dev->connected) {
+            pvad_teardown_wait(dev);
+            pvad_info("vaccel %u/%u: disconnected", dev->fe_domid,
+                      dev->devid);
+        }
+        /* A doomed device's directory is gone: do not write it again. */
+        if (!dev->doomed && dev->state != XenbusStateUnknown)
+            set_state(dev, XenbusStateClosed);
         device_destroy(d, dev, false);
     }
     xs(d)->unwatch(d->xs, "@releaseDomain", TOKEN_RELEASE);
     xs(d)->unwatch(d->xs, d->be_base, TOKEN_BACKEND);
+    pvad_teardown_fini(d);
 }

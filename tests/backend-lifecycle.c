@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,44 +38,6 @@ static uint64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned int count_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    unsigned int n = 0;
-
-    if (!d)
-        return 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
-static unsigned int backend_threads(void)
-{
-    char path[64];
-
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)env.backend);
-    return count_dir(path);
-}
-
-/* Mappings of guest memory in the backend (sim grants are memfd pages). */
-static unsigned int backend_grant_maps(void)
-{
-    char path[64], line[512];
-    unsigned int n = 0;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int)env.backend);
-    f = fopen(path, "r");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, "memfd:") != NULL;
-    fclose(f);
-    return n;
 }
 
 /* ---------------------------------------------------------- loops */
@@ -155,37 +116,6 @@ static int guest_load(void *arg)
     return 0;
 }
 
-/* In dom0: block until @path is gone (a watch, then re-read). */
-static int wait_gone(void *arg)
-{
-    const char *path = arg;
-    char err[128];
-    struct pva_platform *p = pva_platform_open("sim", err, sizeof(err));
-    struct pva_xs *xs = p ? p->xs->open(p) : NULL;
-    struct pollfd pfd;
-    unsigned int len;
-
-    if (!xs || p->xs->watch(xs, path, "gone"))
-        return 2;
-    pfd = (struct pollfd){ .fd = p->xs->watch_fd(xs), .events = POLLIN };
-    for (;;) {
-        char *v = p->xs->read(xs, NULL, path, &len), *wp, *wt;
-
-        free(v);
-        if (!v && errno == ENOENT)
-            break;
-        if (poll(&pfd, 1, RF_TIMEOUT_MS) == 0)
-            return 3;
-        while (p->xs->read_watch(xs, &wp, &wt) == 0) {
-            free(wp);
-            free(wt);
-        }
-    }
-    p->xs->close(xs);
-    pva_platform_close(p);
-    return 0;
-}
-
 static void killed_under_load(void)
 {
     struct pvt_sim_domstat before, after;
@@ -196,24 +126,24 @@ static void killed_under_load(void)
     int dom;
 
     PVT_EQ_INT(pvt_sim_domstat(&env.sim, 0, &before), 0);
-    threads = backend_threads();
-    maps = backend_grant_maps();
+    threads = rf_env_backend_threads(&env);
+    maps = rf_env_backend_grant_maps(&env);
     dom = pvt_sim_create(&env.sim, "victim");
     PVT_EQ_INT(rf_env_attach(&env, dom, 0, NULL), 0);
     pid = pvt_sim_spawn(&env.sim, dom, guest_load, NULL);
     PVT_EQ_INT(pvt_chan_recv(&to_parent, &v), 0);
-    PVT_CHECK(backend_threads() >= threads + 4);   /* a thread per queue */
-    PVT_CHECK(backend_grant_maps() > maps);
+    PVT_CHECK(rf_env_backend_threads(&env) >= threads + 4);   /* a thread per queue */
+    PVT_CHECK(rf_env_backend_grant_maps(&env) > maps);
     PVT_EQ_INT(pvt_sim_destroy(&env.sim, dom), 0);
     pvt_wait(pid);
     snprintf(path, sizeof(path), "/local/domain/0/backend/vaccel/%d/0", dom);
-    PVT_EQ_INT(pvt_wait(pvt_sim_spawn(&env.sim, 0, wait_gone, path)), 0);
+    PVT_EQ_INT(rf_env_wait_gone(&env, path), 0);
 
     PVT_EQ_INT(pvt_sim_domstat(&env.sim, 0, &after), 0);
     PVT_EQ_INT(after.ports, before.ports);
     PVT_EQ_INT(after.grants, before.grants);
-    PVT_EQ_INT(backend_threads(), threads);
-    PVT_EQ_INT(backend_grant_maps(), maps);
+    PVT_EQ_INT(rf_env_backend_threads(&env), threads);
+    PVT_EQ_INT(rf_env_backend_grant_maps(&env), maps);
     PVT_EQ_INT(rf_env_stats(&env, stats, sizeof(stats)), 0);
     PVT_CHECK_MSG(strstr(stats, "\"devices\":[]") &&
                   strstr(stats, "\"domains\":[]"), "stats: %s", stats);

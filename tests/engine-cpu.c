@@ -7,7 +7,7 @@
  * trips and cross-checks against the libraries called directly, every
  * documented error status, scatter operands, and the queue machinery:
  * jobs on workers and inline, out-of-order completion, a full job ring,
- * queue_close with jobs outstanding.
+ * queue_close with jobs outstanding, queue_cancel.
  *
  * Every data test runs twice: on an engine that runs small jobs inline
  * and on one that sends every job to its workers ("inline=0").  The AEAD
@@ -1526,6 +1526,7 @@ struct qjob {
     struct gate *g;
     unsigned int idx;
     bool hold;          /* done() blocks until the gate is released */
+    pthread_t by;       /* the thread that called done() */
 };
 
 static void qjob_done(struct pva_job *job)
@@ -1533,6 +1534,7 @@ static void qjob_done(struct pva_job *job)
     struct qjob *j = (struct qjob *)job;    /* job is its first member */
     struct gate *g = j->g;
 
+    j->by = pthread_self();
     if (j->hold) {
         gate_bump(g, &g->entered);
         gate_wait(g, &g->released, 1);
@@ -1611,6 +1613,82 @@ static void test_ring_full(void)
     PVT_EQ_INT(pva_engine_cpu.submit(f.q, &j[3].job), 0);
     fx_close(&f);           /* waits for job 3 */
     PVT_EQ_INT(g.completed, 4);
+    gate_fini(&g);
+}
+
+/*
+ * One worker, held by job 0 of queue A; behind it 150 jobs of A (more than
+ * one cancel batch) with jobs of queue B among them.  queue_cancel(A)
+ * completes A's waiting jobs at once, in order, on the calling thread,
+ * as cancelled; B's jobs and the running job are untouched and complete
+ * with their results once the worker is free; queue_close(A) then waits
+ * for nothing cancelled, and A takes new jobs as before.
+ */
+#define CANCEL_JOBS 180
+
+static void test_cancel(void)
+{
+    static uint8_t buf[4096];
+    static struct qjob j[CANCEL_JOBS + 1];
+    struct pva_engine_queue *qb;
+    unsigned int on_a = 0, on_b = 0, bad = 0;
+    uint32_t want;
+    struct gate g;
+    struct fx f;
+
+    gen_text(buf, sizeof(buf), 5);
+    want = pva_crc32c(0, buf, sizeof(buf));
+    gate_init(&g);
+    PVT_EQ_INT(fx_open(&f, "cancel", "workers=1,inline=0"), 0);
+    PVT_EQ_INT(pva_engine_cpu.queue_open(f.ctx, &qb), 0);
+    pva_engine_cpu.queue_cancel(f.q);       /* nothing queued: nothing */
+    PVT_EQ_INT(g.completed, 0);
+    for (unsigned int i = 0; i < CANCEL_JOBS; i++)
+        qjob_crc(&j[i], &g, i, buf, sizeof(buf));
+    j[0].hold = true;
+    PVT_EQ_INT(pva_engine_cpu.submit(f.q, &j[0].job), 0);
+    gate_wait(&g, &g.entered, 1);           /* job 0 runs: the worker is held */
+    for (unsigned int i = 1; i < CANCEL_JOBS; i++) {
+        bool b = i % 6 == 0;
+
+        PVT_CHECK(pva_engine_cpu.submit(b ? qb : f.q, &j[i].job) == 0);
+        on_b += b;
+    }
+    on_a = CANCEL_JOBS - 1 - on_b;
+
+    pva_engine_cpu.queue_cancel(f.q);
+    PVT_EQ_INT(g.completed, on_a);          /* at once, before it returned */
+    for (unsigned int i = 0, k = 0; i < on_a; i++) {
+        while (++k % 6 == 0)
+            ;                               /* B's indices: not cancelled */
+        bad += g.order[i] != k;
+    }
+    PVT_EQ_INT(bad, 0);                     /* in submission order */
+    for (unsigned int i = 1; i < CANCEL_JOBS; i++) {
+        if (i % 6 == 0)
+            continue;
+        bad += j[i].job.status != PVA_JOB_CANCELLED || j[i].job.value ||
+               j[i].job.len || !pthread_equal(j[i].by, pthread_self());
+    }
+    PVT_EQ_INT(bad, 0);
+    pva_engine_cpu.queue_cancel(f.q);       /* again: nothing left */
+    PVT_EQ_INT(g.completed, on_a);
+
+    gate_bump(&g, &g.released);             /* the running job finishes */
+    gate_wait(&g, &g.completed, CANCEL_JOBS);
+    PVT_EQ_INT(j[0].job.status, 0);
+    PVT_EQ_INT(j[0].job.value, want);
+    for (unsigned int i = 6; i < CANCEL_JOBS; i += 6)
+        bad += j[i].job.status != 0 || j[i].job.value != want;
+    PVT_EQ_INT(bad, 0);                     /* B's jobs ran */
+    /* A queue that was cancelled is a queue like any other. */
+    qjob_crc(&j[CANCEL_JOBS], &g, CANCEL_JOBS, buf, sizeof(buf));
+    PVT_EQ_INT(pva_engine_cpu.submit(f.q, &j[CANCEL_JOBS].job), 0);
+    gate_wait(&g, &g.completed, CANCEL_JOBS + 1);
+    PVT_EQ_INT(j[CANCEL_JOBS].job.status, 0);
+    PVT_EQ_INT(j[CANCEL_JOBS].job.value, want);
+    pva_engine_cpu.queue_close(qb);
+    fx_close(&f);       /* queue_close(A): no cancelled job to wait for */
     gate_fini(&g);
 }
 
@@ -1709,6 +1787,10 @@ int main(void)
 
     test_out_of_order();
     test_ring_full();
+    /* A queue_close waiting for a cancelled job would hang: fail instead. */
+    alarm(120);
+    test_cancel();
+    alarm(0);
     test_many_queues();
     return pvt_done();
 }

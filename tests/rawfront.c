@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -612,11 +613,13 @@ void rf_env_unhold(pid_t holder, struct pvt_chan *c)
         pvt_wait(holder);
 }
 
-int rf_env_stats(struct rf_env *e, char *buf, size_t len)
+int rf_env_stats_within(struct rf_env *e, char *buf, size_t len,
+                        int timeout_ms)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct pollfd pfd = { .events = POLLIN };
     size_t got = 0;
-    ssize_t n;
+    ssize_t n = 1;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     if (fd < 0)
@@ -631,11 +634,26 @@ int rf_env_stats(struct rf_env *e, char *buf, size_t len)
         close(fd);
         return -errno;
     }
-    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-        got += (size_t)n;
+    pfd.fd = fd;
+    /* The reply ends when the daemon closes the connection. */
+    while (got < len - 1 && n > 0) {
+        if (poll(&pfd, 1, timeout_ms) <= 0) {
+            close(fd);
+            buf[got] = '\0';
+            return -ETIMEDOUT;
+        }
+        n = read(fd, buf + got, len - 1 - got);
+        if (n > 0)
+            got += (size_t)n;
+    }
     buf[got] = '\0';
     close(fd);
     return 0;
+}
+
+int rf_env_stats(struct rf_env *e, char *buf, size_t len)
+{
+    return rf_env_stats_within(e, buf, len, RF_TIMEOUT_MS);
 }
 
 long long rf_json_num(const char *json, const char *key)
@@ -646,4 +664,78 @@ long long rf_json_num(const char *json, const char *key)
     snprintf(pat, sizeof(pat), "\"%s\":", key);
     at = strstr(json, pat);
     return at ? atoll(at + strlen(pat)) : -1;
+}
+
+/* ----------------------------------------------- what pvacceld holds */
+
+unsigned int rf_env_backend_threads(const struct rf_env *e)
+{
+    char path[64];
+    unsigned int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)e->backend);
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+unsigned int rf_env_backend_grant_maps(const struct rf_env *e)
+{
+    char path[64], line[512];
+    unsigned int n = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)e->backend);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, "memfd:") != NULL;
+    fclose(f);
+    return n;
+}
+
+/* In dom0: block until @path is gone (a watch, then re-read). */
+static int wait_gone_in_dom0(void *arg)
+{
+    const char *path = arg;
+    char err[128];
+    struct pva_platform *p = pva_platform_open("sim", err, sizeof(err));
+    struct pva_xs *xs = p ? p->xs->open(p) : NULL;
+    struct pollfd pfd;
+    unsigned int len;
+
+    if (!xs || p->xs->watch(xs, path, "gone"))
+        return 2;
+    pfd = (struct pollfd){ .fd = p->xs->watch_fd(xs), .events = POLLIN };
+    for (;;) {
+        char *v = p->xs->read(xs, NULL, path, &len), *wp, *wt;
+
+        free(v);
+        if (!v && errno == ENOENT)
+            break;
+        if (poll(&pfd, 1, RF_TIMEOUT_MS) == 0)
+            return 3;
+        while (p->xs->read_watch(xs, &wp, &wt) == 0) {
+            free(wp);
+            free(wt);
+        }
+    }
+    p->xs->close(xs);
+    pva_platform_close(p);
+    return 0;
+}
+
+int rf_env_wait_gone(struct rf_env *e, const char *path)
+{
+    pid_t pid = pvt_sim_spawn(&e->sim, 0, wait_gone_in_dom0, (void *)path);
+
+    if (pid < 0)
+        return (int)pid;
+    return pvt_wait(pid) == 0 ? 0 : -ETIMEDOUT;
 }

@@ -131,9 +131,25 @@ int rf_env_attach(struct rf_env *e, int fe, unsigned int devid,
  */
 pid_t rf_env_hold(struct rf_env *e, int dom, struct pvt_chan *c);
 void rf_env_unhold(pid_t holder, struct pvt_chan *c);
-/* The backend's admin socket: the reply to "stats" in @buf. */
+/*
+ * The backend's admin socket: the reply to "stats" in @buf.  0, or
+ * -ETIMEDOUT if the whole reply did not come within RF_TIMEOUT_MS (or
+ * @timeout_ms): the daemon serves it from its main loop, so a late reply
+ * means that loop was blocked.
+ */
 int rf_env_stats(struct rf_env *e, char *buf, size_t len);
+int rf_env_stats_within(struct rf_env *e, char *buf, size_t len,
+                        int timeout_ms);
 /* A number after "key": in a JSON reply, from @from on (-1 if absent). */
 long long rf_json_num(const char *json, const char *key);
 
+/*
+ * What pvacceld holds, from /proc: its threads, and its mappings of guest
+ * memory (sim grants are memfd pages).  A device released everything when
+ * both are back to what they were before it connected.
+ */
+unsigned int rf_env_backend_threads(const struct rf_env *e);
+unsigned int rf_env_backend_grant_maps(const struct rf_env *e);
+/* Block until the xenstore node @path is gone (a watch in dom0).  0 or <0. */
+int rf_env_wait_gone(struct rf_env *e, const char *path);
 #endif

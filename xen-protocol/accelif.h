@@ -348,6 +348,16 @@
  * max-op-bytes            <uint64_t>  default VACCEL_DEFAULT_MAX_OP_BYTES
  *      Total length of one operand (direct, or the sum of a scatter list).
  *      Beyond it: -XEN_E2BIG.  Bounds the work of one request.
+ * compress-max-bytes      <string>, list of "<alg>:<level>:<uint64_t bytes>"
+ *                         default "" (no level below max-op-bytes)
+ *      The most source bytes (direct, or the sum of a scatter list) one
+ *      COMPRESS of <alg> at <level> may take, for each level where that is
+ *      less than max-op-bytes: the slow levels, which the backend caps by
+ *      the time one request may take.  <level> 0 is the algorithm's
+ *      default level; levels not listed, and negative levels, take up to
+ *      max-op-bytes.  Beyond it: -XEN_E2BIG at once, with no effect; a
+ *      frontend may compress at a lower level or in smaller pieces.  E.g.
+ *      "zstd:19:1048576,zstd:20:1048576".
  * iova-bits               <uint32_t>, 13 .. 63, default VACCEL_DEFAULT_IOVA_BITS
  *      Width of the I/O address space: every byte addressed must lie below
  *      2^iova-bits.
@@ -523,8 +533,10 @@
  *  o Stop submitting requests; keep
  *    consuming responses.
  *                                       o Stop consuming requests.  Finish
- *                                         every request already consumed and
- *                                         post its response.
+ *                                         every request already running and
+ *                                         post its response; requests not
+ *                                         yet started may be cancelled, and
+ *                                         get no response.
  *                                       o Destroy sessions and blobs, unmap
  *                                         every region, unmap rings, unbind
  *                                         event channels.
@@ -601,7 +613,10 @@
  * exactly once, either with the response the backend posted (visible in the
  * ring before the frontend failed the rest) or with -XEN_ENOTCONN, which
  * only the frontend generates and which means "the request may or may not
- * have been executed; its outputs are undefined".  The frontend does not
+ * have been executed; its outputs are undefined".  A backend that is
+ * closing answers the requests it was executing and may drop the ones it
+ * had accepted but not started (so that a guest that queued hours of work
+ * and left does not keep the device busy): those too end as -XEN_ENOTCONN.  The frontend does not
  * resubmit on its own: the caller decides.  All version 1 data operations
  * are idempotent given the same inputs, so a caller may resubmit them once
  * the regions (and sessions) they use exist again in the new connection;
@@ -678,6 +693,7 @@
 #define VACCEL_FIELD_MAX_IN_FLIGHT        "max-in-flight"
 #define VACCEL_FIELD_MAX_SG_ENTRIES       "max-sg-entries"
 #define VACCEL_FIELD_MAX_OP_BYTES         "max-op-bytes"
+#define VACCEL_FIELD_COMPRESS_MAX_BYTES   "compress-max-bytes"
 #define VACCEL_FIELD_IOVA_BITS            "iova-bits"
 #define VACCEL_FIELD_FAULT_TIMEOUT_MS     "fault-timeout-ms"
 
@@ -784,7 +800,8 @@
  *                  max-blobs)
  *  -XEN_ENOMEM     page or mapping limit reached (max-mapped-pages,
  *                  max-mappings, max-blob-pages) or backend out of memory
- *  -XEN_E2BIG      operand above max-op-bytes, scatter list above
+ *  -XEN_E2BIG      operand above max-op-bytes, COMPRESS source above its
+ *                  level's compress-max-bytes, scatter list above
  *                  max-sg-entries, region above max-region-pages
  *  -XEN_ENOSPC     output does not fit in dst; aux = bytes needed if known,
  *                  else 0

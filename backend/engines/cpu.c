@@ -22,6 +22,11 @@
  *    vCPU must be woken); below the threshold that is more than the work
  *    itself.  docs/engines.md has the measurements behind the default.
  *
+ *  - cancel: queue_cancel takes the queue's jobs off the job ring, under
+ *    its lock, and completes them as cancelled; the ring is scanned and
+ *    compacted in place (the other queues' jobs keep their order), which
+ *    costs nothing on the path of a job that is not cancelled.
+ *
  * Every execution context (worker, and each queue for its inline jobs)
  * owns a struct cpu_wctx with its library state, so no job allocates or
  * locks anything but the job ring.
@@ -62,6 +67,8 @@
 #define CPU_WORKERS_MAX      256u
 #define CPU_SPIN_US_DEFAULT  20u
 #define CPU_SPIN_US_MAX      10000u
+/* Jobs queue_cancel takes off the ring per hold of its lock. */
+#define CPU_CANCEL_BATCH     64u
 
 struct cpu_slot {
     struct pva_job *job;
@@ -418,6 +425,7 @@ static void cpu_caps(struct pva_engine *e, struct pva_engine_caps *caps)
     for (uint8_t a = VACCEL_ALG_DEFLATE; a <= VACCEL_ALG_LZ4; a++) {
         caps->compress_algs |= PVA_ALG_BIT(a);
         cpu_compress_levels(&caps->level_min[a], &caps->level_max[a], a);
+        cpu_compress_costs(caps->compress_us_per_mib[a], a);
     }
     caps->digest_algs = PVA_ALG_BIT(VACCEL_ALG_SHA256) |
                         PVA_ALG_BIT(VACCEL_ALG_SHA512);
@@ -601,6 +609,63 @@ static size_t cpu_job_cost(const struct pva_job *job)
     return bytes > SIZE_MAX >> shift ? SIZE_MAX : bytes << shift;
 }
 
+/*
+ * Take up to @max jobs of @q off the job ring into @out, oldest first;
+ * the jobs of other queues move up and keep their order.  e->lock held.
+ * Returns how many were taken.
+ */
+static unsigned int cpu_ring_take(struct pva_engine *e,
+                                  const struct pva_engine_queue *q,
+                                  struct pva_job **out, unsigned int max)
+{
+    uint64_t kept = e->head;
+    unsigned int n = 0;
+
+    for (uint64_t i = e->head; i != e->tail; i++) {
+        struct cpu_slot s = e->slots[i % e->depth];
+
+        if (s.q == q && n < max) {
+            out[n++] = s.job;
+            continue;
+        }
+        if (kept != i)
+            e->slots[kept % e->depth] = s;
+        kept++;
+    }
+    e->tail = kept;
+    atomic_fetch_sub_explicit(&e->queued, n, memory_order_relaxed);
+    return n;
+}
+
+static void cpu_job_cancelled(struct pva_engine_queue *q, struct pva_job *job)
+{
+    job->status = PVA_JOB_CANCELLED;
+    job->len = job->value = job->aux = 0;
+    job->done(job);
+    cpu_queue_job_done(q);
+}
+
+/*
+ * A batch at a time, so that done() runs without the ring's lock held and
+ * no memory is needed for the jobs taken off.
+ */
+static void cpu_queue_cancel(struct pva_engine_queue *q)
+{
+    struct pva_engine *e = q->e;
+    struct pva_job *batch[CPU_CANCEL_BATCH];
+    unsigned int n;
+
+    do {
+        if (!atomic_load_explicit(&q->outstanding, memory_order_acquire))
+            return;             /* nothing of ours on the ring */
+        pthread_mutex_lock(&e->lock);
+        n = cpu_ring_take(e, q, batch, CPU_CANCEL_BATCH);
+        pthread_mutex_unlock(&e->lock);
+        for (unsigned int i = 0; i < n; i++)
+            cpu_job_cancelled(q, batch[i]);
+    } while (n == CPU_CANCEL_BATCH);
+}
+
 static int cpu_submit(struct pva_engine_queue *q, struct pva_job *job)
 {
     struct pva_engine *e = q->e;
@@ -644,5 +709,6 @@ const struct pva_engine_ops pva_engine_cpu = {
     .session_destroy = cpu_session_destroy,
     .queue_open = cpu_queue_open,
     .queue_close = cpu_queue_close,
+    .queue_cancel = cpu_queue_cancel,
     .submit = cpu_submit,
 };

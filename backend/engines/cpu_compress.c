@@ -73,6 +73,64 @@ void cpu_compress_levels(int32_t *min, int32_t *max, uint8_t alg)
 }
 
 /*
+ * What a level costs at most, in milliseconds of one core per MiB of input:
+ * the slowest of repetitive text and of a binary (libcrypto), measured at
+ * 1-2 MiB on the development VM (2 vCPU AMD EPYC, shared; libzstd 1.5.4,
+ * libdeflate 1.14, liblz4 1.9.4) and rounded up.  Index: the level.  The
+ * backend turns them into each level's input cap (docs/admin.md,
+ * max-op-ms, has the measurements).
+ */
+static const uint16_t zstd_ms_per_mib[PVA_COST_LEVEL_MAX + 1] = {
+    [1] = 10, [2] = 10, [3] = 10, [4] = 15, [5] = 20, [6] = 35, [7] = 35,
+    [8] = 40, [9] = 60, [10] = 80, [11] = 100, [12] = 120, [13] = 200,
+    [14] = 300, [15] = 350, [16] = 600, [17] = 600, [18] = 850,
+    [19] = 1000, [20] = 1000, [21] = 1000, [22] = 1000,
+};
+static const uint16_t deflate_ms_per_mib[CPU_DEFLATE_LEVEL_MAX + 1] = {
+    [1] = 10, [2] = 15, [3] = 20, [4] = 20, [5] = 25, [6] = 30, [7] = 75,
+    [8] = 260, [9] = 400, [10] = 400, [11] = 420, [12] = 550,
+};
+static const uint16_t lz4_ms_per_mib[CPU_LZ4_LEVEL_MAX + 1] = {
+    [1] = 5, [2] = 5, [3] = 20, [4] = 30, [5] = 40, [6] = 60, [7] = 85,
+    [8] = 110, [9] = 130, [10] = 130, [11] = 320, [12] = 320,
+};
+
+void cpu_compress_costs(uint32_t us_per_mib[PVA_COST_LEVEL_MAX + 1],
+                        uint8_t alg)
+{
+    const uint16_t *ms;
+    unsigned int n, dflt;
+
+    memset(us_per_mib, 0, (PVA_COST_LEVEL_MAX + 1) * sizeof(us_per_mib[0]));
+    switch (alg) {
+    case VACCEL_ALG_DEFLATE:
+    case VACCEL_ALG_ZLIB:
+    case VACCEL_ALG_GZIP:
+        ms = deflate_ms_per_mib;
+        n = CPU_DEFLATE_LEVEL_MAX;
+        dflt = CPU_DEFLATE_LEVEL_DEFAULT;
+        break;
+    case VACCEL_ALG_ZSTD:
+        ms = zstd_ms_per_mib;
+        n = (unsigned int)ZSTD_maxCLevel();
+        dflt = ZSTD_CLEVEL_DEFAULT;
+        break;
+    case VACCEL_ALG_LZ4:
+        ms = lz4_ms_per_mib;
+        n = CPU_LZ4_LEVEL_MAX;
+        dflt = 1;               /* LZ4F's level 0 is its fast compressor */
+        break;
+    default:
+        return;
+    }
+    if (n > PVA_COST_LEVEL_MAX)
+        n = PVA_COST_LEVEL_MAX; /* a newer libzstd: its new levels unpriced */
+    for (unsigned int l = 1; l <= n; l++)
+        us_per_mib[l] = ms[l] * 1000u;
+    us_per_mib[0] = us_per_mib[dflt];
+}
+
+/*
  * Roughly how much slower than a copy a level compresses, as a power of
  * two: fast levels (zstd <= 3, lz4 fast, deflate <= 4) x16, middle levels
  * x64, the high ones (zstd >= 10, deflate and LZ4HC >= 10) x1024.  Level

@@ -111,6 +111,12 @@ int cpu_crc32c_job(struct pva_job *job);
 
 /* Levels accepted per compress algorithm, for caps and validation. */
 void cpu_compress_levels(int32_t *min, int32_t *max, uint8_t alg);
+/*
+ * COMPRESS's worst cost per level for the caps (us_per_mib[level], [0] the
+ * default level; 0 where not estimated).
+ */
+void cpu_compress_costs(uint32_t us_per_mib[PVA_COST_LEVEL_MAX + 1],
+                        uint8_t alg);
 /* log2 of COMPRESS's cost per byte relative to a copy (cpu.c's inline test). */
 unsigned int cpu_compress_cost_shift(uint8_t alg, int32_t level);
 

@@ -40,6 +40,8 @@ expect backend.txt "^$be/engine = \"cpu\" *$perm"
 expect backend.txt "^$be/feature-ops = \"compress,decompress,digest,aead,copy,fill,compare,crc32c\" *$perm"
 expect backend.txt "^$be/compress-algs = \"deflate,zlib,gzip,zstd,lz4\" *$perm"
 expect backend.txt "^$be/compress-levels = \"[^\"]*zstd:-[0-9]*:22[^\"]*\" *$perm"
+# The default cost cap (max-op-ms 1000): zstd level 22 takes 1 MiB at most.
+expect backend.txt "^$be/compress-max-bytes = \"[^\"]*zstd:22:1048576[^\"]*\" *$perm"
 expect backend.txt "^$be/digest-algs = \"sha256,sha512\" *$perm"
 expect backend.txt "^$be/aead-algs = \"aes-256-gcm,chacha20-poly1305\" *$perm"
 for n in feature-blobs feature-iopf max-regions max-region-pages \

@@ -90,8 +90,9 @@ jis() {
 }
 
 "$sim" --dir "$dir" start >/dev/null || exit 99
-dom0 "$b/pvacceld" --foreground --platform=sim --rundir "$dir" \
-    2>"$dir/pvacceld.log" &
+# Not through dom0(): $! must be the process that becomes pvacceld.
+"$sim" --dir "$dir" run 0 -- "$b/pvacceld" --foreground --platform=sim \
+    --rundir "$dir" 2>"$dir/pvacceld.log" &
 be_pid=$!
 # The fake xl: a file to exec, as xl is.
 printf '#!/bin/sh\nexec sh "%s/tests/ctl-fake-xl.sh" "$@"\n' "$top_srcdir" \

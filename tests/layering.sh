@@ -16,6 +16,7 @@
 #   LAYER_ENGINE    libpvaengine (backend/engine.c, backend/engines/)
 #   LAYER_FRONTEND  libpvaccel
 #   LAYER_PLATFORM  libpvaplatform
+#   LAYER_TOOLSTACK pvaccel-ctl (tools/ctl.h lists its layers)
 # Object paths are relative to top_builddir; a libtool .lo names its
 # object inside.
 #
@@ -132,7 +133,7 @@ check() {
 }
 
 failed=0
-for comp in BACKEND ENGINE FRONTEND PLATFORM; do
+for comp in BACKEND ENGINE FRONTEND PLATFORM TOOLSTACK; do
     eval "objs=\${LAYER_$comp-}"
     name=$(echo "$comp" | tr 'A-Z' 'a-z')
     # shellcheck disable=SC2086 # a list of object names

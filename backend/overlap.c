@@ -21,7 +21,8 @@
  * two refs.  Those alias at different backend addresses.  To a library
  * such aliasing is input that changes while it works, which a guest can
  * cause anyway by writing its memory from another vCPU; the engine's
- * defence against that is per operation (docs/security.md).
+ * defence against that is per operation (the CPU engine parses a private
+ * copy of DECOMPRESS input: docs/security.md).
  *
  * Operands of one piece each, the usual case, are checked inline
  * (pvad_overlap_check() in pvacceld.h); scattered ones here, by sorting

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backend-aliasing: a guest whose operands overlap (docs/security.md: the
- * rule on overlapping operands).
+ * backend-aliasing: a guest whose operands overlap, and whose input
+ * changes while the engine reads it (docs/security.md: the rule on
+ * overlapping operands and input a library parses).
  *
  * Overlap.  For every operation whose libraries forbid aliasing (COMPRESS
  * and DECOMPRESS in each format, AEAD_ENCRYPT and AEAD_DECRYPT), operands
@@ -13,23 +14,42 @@
  * itself, AEAD exactly in place (also with scatter lists cut differently
  * on the two sides).  COPY, DIGEST, COMPARE and FILL allow overlap and
  * give their documented results.
+ *
+ * Aliasing the backend cannot see: a second region over the same grants.
+ * DECOMPRESS into the alias of its own input still decodes correctly (the
+ * engine parses a private copy); COMPRESS and AEAD into such an alias
+ * answer with a documented status.
+ *
+ * Flips.  A guest thread toggles bits of a compressed stream while the
+ * backend decompresses it, a fixed number of requests per format; every
+ * answer is the original data (the format's checksum vouches for it; raw
+ * deflate has none, so there only the bounds are checked) or a documented
+ * error, and pvacceld lives on.  Worth most under ASan/UBSan
+ * (make check-sanitize).
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libdeflate.h>
+#include <lz4frame.h>
+#include <zstd.h>
+
 #include "tests/rawfront.h"
 
 /*
- * The work region R.  In it: reference data, the AEAD key, scatter lists,
- * reference outputs, a scratch area, and at X the operands of the overlap
- * shapes, with WINDOW bytes on either side that a refused request must
- * leave as they were.
+ * The work region R, and R_ALIAS, a second region over the same grants.
+ * In R: reference data, the AEAD key, scatter lists, reference outputs,
+ * a scratch area, and at X the operands of the overlap shapes, with
+ * WINDOW bytes on either side that a refused request must leave as they
+ * were.
  */
 #define R        0x1000000ull
 #define R_PAGES  256
+#define R_ALIAS  0x2000000ull
 #define DATA     (R + 0x0000)        /* DATA_LEN octets of text */
 #define NOISE    (R + 0x1000)        /* DATA_LEN octets that do not compress */
 #define KEY      (R + 0x2000)
@@ -41,6 +61,14 @@
 #define WINDOW   0x10000u
 #define DATA_LEN 4096u
 #define ROOM     8192u               /* dst of a COMPRESS shape */
+
+/* The flip test's region: the stream, then FLIP_DEPTH outputs. */
+#define S          0x4000000ull
+#define S_ROOM     0x20000u          /* for the stream */
+#define S_PAGES    ((S_ROOM + FLIP_DEPTH * FLIP_LEN) / 4096)
+#define FLIP_LEN   (80u * 1024)      /* two lz4 blocks of at most 64 KiB */
+#define FLIP_DEPTH 8u
+#define FLIP_ROUNDS 48u
 
 static struct rf_env env;
 
@@ -56,7 +84,7 @@ static const char *const alg_names[] = {
 
 struct guest {
     struct rawfront f;
-    struct rf_mem m;                 /* R */
+    struct rf_mem m;                 /* R, and R_ALIAS */
     uint8_t *mem;
     uint32_t aead;                   /* an aes-256-gcm session */
 };
@@ -545,6 +573,224 @@ static void overlap_allowed(struct guest *g)
         }
 }
 
+/* ------------------------------------------------------------------------
+ * Aliasing the backend cannot see: R_ALIAS maps R's grants again
+ */
+
+static bool documented(int32_t st)
+{
+    return st == 0 || st == -XEN_ENOSPC || st == -XEN_ENODATA ||
+           st == -XEN_EILSEQ || st == -XEN_ENOMEM;
+}
+
+static void hidden_alias(struct guest *g)
+{
+    const uint64_t xa = R_ALIAS + (X - R);
+    vaccel_response_t rsp;
+    vaccel_request_t req;
+    int32_t st;
+
+    for (unsigned int a = 0; a < sizeof(compress_algs); a++) {
+        uint8_t alg = compress_algs[a];
+        uint64_t clen = reference_stream(g, alg);
+
+        /* The stream at X, its output over it through the alias. */
+        memcpy(at(g, X), at(g, REF), clen);
+        data_req(&req, VACCEL_OP_DECOMPRESS, alg, X, clen, xa, DATA_LEN);
+        st = call(g, &req, &rsp);
+        PVT_CHECK_MSG(st == 0 && rsp.len == DATA_LEN &&
+                      memcmp(at(g, X), at(g, DATA), DATA_LEN) == 0,
+                      "%s: decompressed over its own input: status %d",
+                      alg_names[alg], st);
+        /* Compression over its own input: any result, a documented one. */
+        memcpy(at(g, X), at(g, DATA), DATA_LEN);
+        data_req(&req, VACCEL_OP_COMPRESS, alg, X, DATA_LEN, xa + 1000,
+                 ROOM);
+        st = call(g, &req, NULL);
+        PVT_CHECK_MSG(st == 0 || st == -XEN_ENOSPC,
+                      "%s: compressed over its own input: status %d",
+                      alg_names[alg], st);
+    }
+    memcpy(at(g, X), at(g, DATA), AAD + PLAIN);
+    aead_req(g, &req, VACCEL_OP_AEAD_ENCRYPT, AAD, X, AAD + PLAIN, xa + 7,
+             PLAIN + 16);
+    PVT_EQ_INT(call(g, &req, NULL), 0);
+    aead_req(g, &req, VACCEL_OP_AEAD_DECRYPT, AAD, X, AAD + PLAIN + 16,
+             xa + 3, PLAIN);
+    st = call(g, &req, NULL);
+    PVT_CHECK_MSG(st == 0 || st == -XEN_EBADMSG,
+                  "decrypted over its own input: status %d", st);
+}
+
+/* ------------------------------------------------------------------------
+ * Flips under DECOMPRESS
+ */
+
+struct flipper {
+    uint8_t *stream;
+    size_t len;
+    volatile bool stop;
+    unsigned long flips;
+};
+
+static void pause_a_little(unsigned int n)
+{
+    for (volatile unsigned int i = 0; i < n; i++)
+        ;
+}
+
+/* Toggle a bit, leave it a moment, toggle it back, rest a moment. */
+static void *flip(void *arg)
+{
+    struct flipper *fl = arg;
+    uint64_t x = 0x2545f4914f6cdd1dull;
+
+    while (!fl->stop) {
+        uint8_t *p, bit;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p = fl->stream + x % fl->len;
+        bit = (uint8_t)(1u << (x >> 61));
+        __atomic_xor_fetch(p, bit, __ATOMIC_RELAXED);
+        pause_a_little(200);
+        __atomic_xor_fetch(p, bit, __ATOMIC_RELAXED);
+        pause_a_little(200);
+        fl->flips++;
+    }
+    return NULL;
+}
+
+/* @alg's stream of @in, with a checksum of the content where it has one. */
+static size_t make_stream(uint8_t alg, const uint8_t *in, size_t n,
+                          uint8_t *out, size_t room)
+{
+    struct libdeflate_compressor *c;
+    LZ4F_preferences_t lp;
+    ZSTD_CCtx *z;
+    size_t r = 0;
+
+    switch (alg) {
+    case VACCEL_ALG_ZSTD:
+        z = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, 3);
+        ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+        r = ZSTD_compress2(z, out, room, in, n);
+        ZSTD_freeCCtx(z);
+        return ZSTD_isError(r) ? 0 : r;
+    case VACCEL_ALG_LZ4:
+        memset(&lp, 0, sizeof(lp));
+        lp.frameInfo.blockSizeID = LZ4F_max64KB;
+        lp.frameInfo.blockMode = LZ4F_blockLinked;
+        lp.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+        lp.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
+        lp.frameInfo.contentSize = n;
+        r = LZ4F_compressFrame(out, room, in, n, &lp);
+        return LZ4F_isError(r) ? 0 : r;
+    default:
+        c = libdeflate_alloc_compressor(6);
+        if (alg == VACCEL_ALG_ZLIB)
+            r = libdeflate_zlib_compress(c, in, n, out, room);
+        else if (alg == VACCEL_ALG_GZIP)
+            r = libdeflate_gzip_compress(c, in, n, out, room);
+        else
+            r = libdeflate_deflate_compress(c, in, n, out, room);
+        libdeflate_free_compressor(c);
+        return r;
+    }
+}
+
+struct tally {
+    unsigned int ok, refused, wrong;
+};
+
+static void judge(uint8_t alg, const vaccel_response_t *rsp,
+                  const uint8_t *out, const uint8_t *orig, size_t clen,
+                  struct tally *t)
+{
+    /* Raw deflate carries no checksum: a flip may decode to other data. */
+    bool vouched = alg != VACCEL_ALG_DEFLATE;
+
+    if (rsp->status && documented(rsp->status)) {
+        t->refused++;
+    } else if (rsp->status) {
+        printf("# flips, %s: status %d\n", alg_names[alg], rsp->status);
+        t->wrong++;
+    } else if (rsp->len > FLIP_LEN || rsp->value > clen ||
+               (vouched && (rsp->len != FLIP_LEN ||
+                            memcmp(out, orig, FLIP_LEN)))) {
+        printf("# flips, %s: success with len %llu, value %llu%s\n",
+               alg_names[alg], (unsigned long long)rsp->len,
+               (unsigned long long)rsp->value,
+               vouched ? ", or wrong data" : "");
+        t->wrong++;
+    } else {
+        t->ok++;
+    }
+}
+
+static void flips(struct guest *g, uint8_t alg, struct rf_mem *sm,
+                  const uint8_t *orig)
+{
+    uint8_t *stream = sm->addr, *outs = stream + S_ROOM;
+    struct flipper fl = { stream, 0, false, 0 };
+    struct tally t = { 0, 0, 0 };
+    pthread_t th;
+
+    fl.len = make_stream(alg, orig, FLIP_LEN, stream, S_ROOM);
+    PVT_CHECK_MSG(fl.len > 0, "%s: no stream", alg_names[alg]);
+    if (!fl.len)
+        return;
+    pthread_create(&th, NULL, flip, &fl);
+    for (unsigned int round = 0; round < FLIP_ROUNDS; round++) {
+        memset(outs, 0, FLIP_DEPTH * FLIP_LEN);
+        for (unsigned int i = 0; i < FLIP_DEPTH; i++) {
+            vaccel_request_t *r = rf_req(&g->f, 0);
+
+            data_req(r, VACCEL_OP_DECOMPRESS, alg, S, fl.len,
+                     S + S_ROOM + (uint64_t)i * FLIP_LEN, FLIP_LEN);
+            r->id = i;
+        }
+        rf_push(&g->f, 0);
+        for (unsigned int i = 0; i < FLIP_DEPTH; i++) {
+            vaccel_response_t rsp;
+
+            if (rf_rsp(&g->f, 0, &rsp)) {
+                t.wrong++;
+                break;
+            }
+            judge(alg, &rsp, outs + (rsp.id % FLIP_DEPTH) * FLIP_LEN, orig,
+                  fl.len, &t);
+        }
+    }
+    fl.stop = true;
+    pthread_join(th, NULL);
+    printf("# flips, %s: %lu flips of a %zu-octet stream; %u decoded, "
+           "%u refused\n", alg_names[alg], fl.flips, fl.len, t.ok,
+           t.refused);
+    PVT_EQ_INT(t.wrong, 0);
+    PVT_CHECK(t.ok + t.refused == FLIP_ROUNDS * FLIP_DEPTH);
+}
+
+static void flips_all(struct guest *g)
+{
+    uint8_t *orig = malloc(FLIP_LEN);
+    struct rf_mem sm;
+
+    PVT_CHECK(orig != NULL);
+    if (!orig)
+        return;
+    gen(orig, FLIP_LEN, 777);
+    PVT_EQ_INT(rf_mem_alloc(&g->f, S_PAGES, true, &sm), 0);
+    PVT_EQ_INT(rf_map_region(&g->f, 0, S, &sm, true), 0);
+    for (unsigned int a = 0; a < sizeof(compress_algs); a++)
+        flips(g, compress_algs[a], &sm, orig);
+    PVT_EQ_INT(rf_unmap_region(&g->f, 0, S, (uint64_t)S_PAGES * 4096), 0);
+    rf_mem_free(&g->f, &sm);
+    free(orig);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static int guest(void *arg)
@@ -559,6 +805,7 @@ static int guest(void *arg)
     PVT_EQ_INT(rf_connect(&g.f, 1, 0), 0);
     PVT_EQ_INT(rf_mem_alloc(&g.f, R_PAGES, true, &g.m), 0);
     PVT_EQ_INT(rf_map_region(&g.f, 0, R, &g.m, true), 0);
+    PVT_EQ_INT(rf_map_region(&g.f, 0, R_ALIAS, &g.m, true), 0);
     g.mem = g.m.addr;
     gen(at(&g, DATA), DATA_LEN, 12345);
     noise(at(&g, NOISE), DATA_LEN);
@@ -579,6 +826,8 @@ static int guest(void *arg)
     scatter_self(&g);
     scatter_aead(&g);
     overlap_allowed(&g);
+    hidden_alias(&g);
+    flips_all(&g);
     rf_fini(&g.f);
     return 0;
 }

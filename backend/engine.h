@@ -19,7 +19,13 @@
  * Memory.  Every operand reaches the engine as a list of pva_iov pieces in
  * backend virtual memory that the backend has already translated from IOVAs
  * and bounds-checked; the engine never sees an IOVA, a grant or a guest
- * scatter list.  How the engine wants guest memory (caps.mem):
+ * scatter list.  For COMPRESS, DECOMPRESS and AEAD the backend has also
+ * refused operands whose pieces overlap (backend/overlap.c; AEAD in place,
+ * src octet aad_len + i at dst octet i, aside).  It cannot see one guest
+ * frame behind two mappings, and the guest may write its memory while a
+ * job runs: an engine must not let a parser read guest input twice (the
+ * CPU engine decodes a private copy).  How the engine wants guest memory
+ * (caps.mem):
  *   PVA_ENGINE_MEM_DIRECT  it reads and writes the mapped grants in place
  *                          (zero copy); dma_map is told for bookkeeping;
  *   PVA_ENGINE_MEM_DMA     the device reaches memory only through its

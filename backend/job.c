@@ -46,7 +46,9 @@ int pvad_queue_alloc_jobs(struct pvad_queue *q)
     q->reg_store = calloc(pieces, sizeof(q->reg_store[0]));
     q->sg_scratch = calloc(q->dev->lim.max_sg_entries,
                            sizeof(q->sg_scratch[0]));
-    if (!q->jobs || !q->iov_store || !q->reg_store || !q->sg_scratch)
+    q->spans = calloc(per, sizeof(q->spans[0]));
+    if (!q->jobs || !q->iov_store || !q->reg_store || !q->sg_scratch ||
+        !q->spans)
         return -ENOMEM;
     /* The last pieces are the scratch of the control path and lists. */
     q->scratch = (struct pvad_pieces){ q->iov_store + pieces - PVAD_SCRATCH_PIECES,
@@ -74,10 +76,12 @@ void pvad_queue_free_jobs(struct pvad_queue *q)
     free(q->iov_store);
     free(q->reg_store);
     free(q->sg_scratch);
+    free(q->spans);
     q->jobs = NULL;
     q->iov_store = NULL;
     q->reg_store = NULL;
     q->sg_scratch = NULL;
+    q->spans = NULL;
     q->free_jobs = NULL;
 }
 
@@ -174,17 +178,25 @@ static void release_session(struct pvad_job *job)
     job->session = NULL;
 }
 
-/* Semantic checks that need the resolved lengths. */
-static int check_resolved(const vaccel_request_t *req,
+/*
+ * Semantic checks that need the resolved operands: AEAD lengths, and
+ * operands that share memory where the operation forbids it (overlap.c);
+ * AEAD's text may be in place, src octet aad_len + i on dst octet i.
+ */
+static int check_resolved(struct pvad_queue *q, const vaccel_request_t *req,
                           const struct pvad_job *job)
 {
-    if ((req->op == VACCEL_OP_AEAD_ENCRYPT ||
-         req->op == VACCEL_OP_AEAD_DECRYPT) &&
-        req->u.aead.aad_len > job->src.len)
+    bool aead = req->op == VACCEL_OP_AEAD_ENCRYPT ||
+                req->op == VACCEL_OP_AEAD_DECRYPT;
+
+    if (aead && req->u.aead.aad_len > job->src.len)
         return -XEN_EINVAL;
     if (req->op == VACCEL_OP_AEAD_DECRYPT &&
         job->src.len - req->u.aead.aad_len < VACCEL_AEAD_TAG_LEN)
         return -XEN_EINVAL;
+    if (pvad_op_forbids_overlap(req->op))
+        return pvad_overlap_check(&job->src, &job->dst, aead,
+                                  aead ? req->u.aead.aad_len : 0, q->spans);
     return 0;
 }
 
@@ -209,7 +221,7 @@ int pvad_job_resolve_locked(struct pvad_queue *q, const vaccel_request_t *req,
                              pvad_op_writes_dst(req->op), dev->lim.max_op_bytes,
                              &job->dst, f);
     if (!rc)
-        rc = check_resolved(req, job);
+        rc = check_resolved(q, req, job);
     if (!rc)
         rc = bind_session(q, req, job);
     if (!rc) {

@@ -286,6 +286,61 @@ void pvad_ioas_remove(struct pvad_ioas *as, struct pvad_region *r);
 void pvad_ioas_replace(struct pvad_ioas *as, struct pvad_region *old,
                        struct pvad_region *new_r);
 
+/*
+ * overlap.c: operands that must not share memory.  A span is one piece of
+ * an operand as a range of backend addresses, with its offset in the
+ * operand.
+ */
+struct pvad_span {
+    uintptr_t lo, hi;           /* [lo, hi) */
+    uint64_t off;               /* of lo, in the operand */
+};
+
+/*
+ * Do src octet @shift + i and dst octet i lie at one address wherever
+ * @s and @d meet (AEAD in place)?  Addresses and operand offsets are far
+ * below 2^63, so neither sum wraps.
+ */
+static inline bool pvad_span_in_place(const struct pvad_span *s,
+                                      const struct pvad_span *d,
+                                      uint64_t shift)
+{
+    return s->off + d->lo == d->off + s->lo + shift;
+}
+
+int pvad_overlap_check_pieces(const struct pvad_pieces *src,
+                              const struct pvad_pieces *dst, bool in_place,
+                              uint64_t shift, struct pvad_span *scratch);
+
+/*
+ * 0 if no octet of @dst is also an octet of @src or a second octet of
+ * @dst, except, with @in_place, octets that are both src octet @shift + i
+ * and dst octet i; else -XEN_EINVAL.  @scratch holds a span per piece of
+ * @dst.  Runs for every request of those operations: operands of one
+ * piece each are judged here, inline.
+ */
+static inline int pvad_overlap_check(const struct pvad_pieces *src,
+                                     const struct pvad_pieces *dst,
+                                     bool in_place, uint64_t shift,
+                                     struct pvad_span *scratch)
+{
+    struct pvad_span s, d;
+
+    if (src->n > 1 || dst->n > 1)
+        return pvad_overlap_check_pieces(src, dst, in_place, shift, scratch);
+    if (!src->n || !dst->n || !src->iov[0].len || !dst->iov[0].len)
+        return 0;
+    s.lo = (uintptr_t)src->iov[0].base;
+    s.hi = s.lo + src->iov[0].len;
+    s.off = 0;
+    d.lo = (uintptr_t)dst->iov[0].base;
+    d.hi = d.lo + dst->iov[0].len;
+    d.off = 0;
+    if (s.hi <= d.lo || d.hi <= s.lo)
+        return 0;
+    return in_place && pvad_span_in_place(&s, &d, shift) ? 0 : -XEN_EINVAL;
+}
+
 /* ------------------------------------------------------------ sessions */
 
 struct pvad_session {
@@ -409,6 +464,8 @@ struct pvad_queue {
     struct pva_iov *iov_store;  /* every job's pieces, then scratch */
     struct pvad_region **reg_store;
     struct pvad_pieces scratch; /* keys, scatter lists: PVAD_SCRATCH_PIECES */
+    struct pvad_span *spans;    /* a span per piece of an operand: the
+                                   overlap check of scattered operands */
 
     struct pvad_qstats stats;
 };
@@ -650,6 +707,16 @@ int pvad_validate(const struct pvad_offer *o, const struct pvad_limits *lim,
 bool pvad_op_uses_src(uint8_t op);
 bool pvad_op_uses_dst(uint8_t op);
 bool pvad_op_writes_dst(uint8_t op);
+/*
+ * Must @op's dst share no memory with its src or with itself (AEAD: but
+ * in place)?  Yes where the libraries behind it forbid aliasing
+ * (overlap.c); inline, as job.c asks it for every request.
+ */
+static inline bool pvad_op_forbids_overlap(uint8_t op)
+{
+    return op == VACCEL_OP_COMPRESS || op == VACCEL_OP_DECOMPRESS ||
+           op == VACCEL_OP_AEAD_ENCRYPT || op == VACCEL_OP_AEAD_DECRYPT;
+}
 
 /* ------------------------------------------------------------- daemon */
 

@@ -9,7 +9,9 @@
  * Engine figures drive pva_engine_cpu.submit() the way pvacceld does: one
  * submitting thread, a fixed depth of jobs in flight, completions polled
  * (a spinning backend).  It also counts heap allocations per job in the
- * steady state, which must be zero.
+ * steady state, which must be zero.  The decoding cases (decompression,
+ * AEAD decryption) undo the 1 MiB encoding cases and count MB/s of their
+ * output, the same 1 MiB.
  */
 #include "config.h"
 
@@ -111,6 +113,8 @@ struct bcase {
     int32_t level;
     size_t src_len, dst_len;
     struct pva_engine_session *session;
+    const uint8_t *input;       /* src, if not the common text */
+    size_t counted;             /* octets per op for MB/s, if not src_len */
 };
 
 struct bres {
@@ -194,7 +198,9 @@ static struct bres run_engine(struct pva_engine_queue *q,
             ;
     bench_counting = 0;
     r.ops = n / (t1 - t0);
-    r.mbps = r.ops * (double)(c->src_len ? c->src_len : c->dst_len) / 1e6;
+    r.mbps = r.ops * (double)(c->counted ? c->counted
+                                         : c->src_len ? c->src_len
+                                                      : c->dst_len) / 1e6;
     r.mallocs_per_op = (double)(atomic_load(&bench_mallocs) - m0) / n;
     return r;
 }
@@ -205,12 +211,31 @@ static struct bres run_engine(struct pva_engine_queue *q,
 
 struct native {
     struct libdeflate_compressor *dc;
+    struct libdeflate_decompressor *dd;
     ZSTD_CCtx *zc;
+    ZSTD_DCtx *zd;
     LZ4F_cctx *lc;
+    LZ4F_dctx *ld;
     EVP_MD_CTX *md;
-    EVP_CIPHER_CTX *cc;
+    EVP_CIPHER_CTX *cc, *dcc;
     uint8_t key[32], iv[12];
 };
+
+static void native_decompress(struct native *nt, const struct bcase *c,
+                              const uint8_t *src, uint8_t *dst)
+{
+    size_t out = c->dst_len, in = c->src_len;
+
+    if (c->alg == VACCEL_ALG_DEFLATE) {
+        libdeflate_deflate_decompress(nt->dd, src, c->src_len, dst,
+                                      c->dst_len, NULL);
+    } else if (c->alg == VACCEL_ALG_ZSTD) {
+        ZSTD_decompressDCtx(nt->zd, dst, c->dst_len, src, c->src_len);
+    } else {
+        LZ4F_resetDecompressionContext(nt->ld);
+        LZ4F_decompress(nt->ld, dst, &out, src, &in, NULL);
+    }
+}
 
 static void native_one(struct native *nt, const struct bcase *c,
                        const uint8_t *src, uint8_t *dst)
@@ -252,6 +277,19 @@ static void native_one(struct native *nt, const struct bcase *c,
     case VACCEL_OP_CRC32C:
         dst[0] = (uint8_t)pva_crc32c(0, src, c->src_len);
         break;
+    case VACCEL_OP_DECOMPRESS:
+        native_decompress(nt, c, src, dst);
+        break;
+    case VACCEL_OP_AEAD_DECRYPT: {
+        int l, text = (int)c->src_len - 16;
+
+        EVP_DecryptInit_ex2(nt->dcc, NULL, nt->key, nt->iv, NULL);
+        EVP_DecryptUpdate(nt->dcc, dst, &l, src, text);
+        EVP_CIPHER_CTX_ctrl(nt->dcc, EVP_CTRL_AEAD_SET_TAG, 16,
+                            (uint8_t *)src + text);
+        EVP_DecryptFinal_ex(nt->dcc, dst + l, &l);
+        break;
+    }
     }
 }
 
@@ -318,30 +356,94 @@ static void fx_close(struct engine_fx *f)
     pva_engine_cpu.destroy(f->e);
 }
 
+/*
+ * The encoded forms of @text that the decoding cases undo: what the
+ * engine's own COMPRESS would make (for lz4, its 256 KiB independent
+ * blocks), and aes-256-gcm ciphertext || tag under nt's key and nonce.
+ */
+struct encoded {
+    uint8_t *deflate, *zstd, *lz4, *sealed;
+    size_t deflate_len, zstd_len, lz4_len;
+};
+
+static void encode(struct native *nt, const uint8_t *text, size_t n,
+                   struct encoded *e)
+{
+    size_t room = n + n / 8 + 4096;
+    LZ4F_preferences_t p;
+    int l;
+
+    e->deflate = malloc(room);
+    e->zstd = malloc(room);
+    e->lz4 = malloc(room);
+    e->sealed = malloc(n + 16);
+    if (!e->deflate || !e->zstd || !e->lz4 || !e->sealed)
+        exit(2);
+    e->deflate_len = libdeflate_deflate_compress(nt->dc, text, n, e->deflate,
+                                                 room);
+    e->zstd_len = ZSTD_compressCCtx(nt->zc, e->zstd, room, text, n, 1);
+    memset(&p, 0, sizeof(p));
+    p.frameInfo.blockSizeID = LZ4F_max256KB;
+    p.frameInfo.blockMode = LZ4F_blockIndependent;
+    p.frameInfo.contentSize = n;
+    e->lz4_len = LZ4F_compressFrame(e->lz4, room, text, n, &p);
+    EVP_EncryptInit_ex2(nt->cc, NULL, nt->key, nt->iv, NULL);
+    EVP_EncryptUpdate(nt->cc, e->sealed, &l, text, (int)n);
+    EVP_EncryptFinal_ex(nt->cc, e->sealed + l, &l);
+    EVP_CIPHER_CTX_ctrl(nt->cc, EVP_CTRL_AEAD_GET_TAG, 16, e->sealed + n);
+    if (!e->deflate_len || ZSTD_isError(e->zstd_len) ||
+        LZ4F_isError(e->lz4_len))
+        exit(2);
+}
+
+static void encoded_free(struct encoded *e)
+{
+    free(e->deflate);
+    free(e->zstd);
+    free(e->lz4);
+    free(e->sealed);
+}
+
 static void big_ops(uint8_t *src, uint8_t *dst)
 {
     const size_t mib = 1u << 20, out = mib + mib / 8;
     struct pva_engine_session *aes[2] = { NULL, NULL };
     struct engine_fx f[2];
+    struct encoded enc;
     struct native nt;
     uint8_t key[32];
-    struct bcase cases[] = {
-        { "deflate-1", VACCEL_OP_COMPRESS, VACCEL_ALG_DEFLATE, 1, mib, out, NULL },
-        { "zstd-1", VACCEL_OP_COMPRESS, VACCEL_ALG_ZSTD, 1, mib, out, NULL },
-        { "lz4", VACCEL_OP_COMPRESS, VACCEL_ALG_LZ4, 0, mib, out, NULL },
-        { "sha256", VACCEL_OP_DIGEST, VACCEL_ALG_SHA256, 0, mib, 32, NULL },
-        { "aes-256-gcm", VACCEL_OP_AEAD_ENCRYPT, 0, 0, mib, mib + 16, NULL },
-        { "crc32c", VACCEL_OP_CRC32C, 0, 0, mib, 0, NULL },
-    };
 
     memset(key, 7, sizeof(key));
     memset(&nt, 0, sizeof(nt));
     nt.dc = libdeflate_alloc_compressor(1);
+    nt.dd = libdeflate_alloc_decompressor();
     nt.zc = ZSTD_createCCtx();
+    nt.zd = ZSTD_createDCtx();
+    LZ4F_createDecompressionContext(&nt.ld, LZ4F_VERSION);
     nt.md = EVP_MD_CTX_new();
     nt.cc = EVP_CIPHER_CTX_new();
+    nt.dcc = EVP_CIPHER_CTX_new();
     memcpy(nt.key, key, 32);
     EVP_EncryptInit_ex2(nt.cc, EVP_aes_256_gcm(), key, nt.iv, NULL);
+    EVP_DecryptInit_ex2(nt.dcc, EVP_aes_256_gcm(), key, nt.iv, NULL);
+    encode(&nt, src, mib, &enc);
+
+    struct bcase cases[] = {
+        { "deflate-1", VACCEL_OP_COMPRESS, VACCEL_ALG_DEFLATE, 1, mib, out, NULL, NULL, 0 },
+        { "zstd-1", VACCEL_OP_COMPRESS, VACCEL_ALG_ZSTD, 1, mib, out, NULL, NULL, 0 },
+        { "lz4", VACCEL_OP_COMPRESS, VACCEL_ALG_LZ4, 0, mib, out, NULL, NULL, 0 },
+        { "sha256", VACCEL_OP_DIGEST, VACCEL_ALG_SHA256, 0, mib, 32, NULL, NULL, 0 },
+        { "aes-256-gcm", VACCEL_OP_AEAD_ENCRYPT, 0, 0, mib, mib + 16, NULL, NULL, 0 },
+        { "crc32c", VACCEL_OP_CRC32C, 0, 0, mib, 0, NULL, NULL, 0 },
+        { "inflate-1", VACCEL_OP_DECOMPRESS, VACCEL_ALG_DEFLATE, 0,
+          enc.deflate_len, mib, NULL, enc.deflate, mib },
+        { "unzstd-1", VACCEL_OP_DECOMPRESS, VACCEL_ALG_ZSTD, 0, enc.zstd_len,
+          mib, NULL, enc.zstd, mib },
+        { "unlz4", VACCEL_OP_DECOMPRESS, VACCEL_ALG_LZ4, 0, enc.lz4_len, mib,
+          NULL, enc.lz4, mib },
+        { "gcm-decrypt", VACCEL_OP_AEAD_DECRYPT, 0, 0, mib + 16, mib, NULL,
+          enc.sealed, mib },
+    };
 
     /* [0] the engine as configured, [1] every job on a worker. */
     fx_open(&f[0], bench_args);
@@ -349,24 +451,26 @@ static void big_ops(uint8_t *src, uint8_t *dst)
     for (int i = 0; i < 2; i++)
         pva_engine_cpu.session_create(f[i].ctx, VACCEL_ALG_AES_256_GCM, key,
                                       32, &aes[i]);
-    printf("1 MiB operations, MB/s of input; engine \"%s\" (inline up to "
-           "%zu) at depth 1 and 4, and all jobs on workers at depth 4\n",
+    printf("1 MiB operations, MB/s of input (of output for decoding); "
+           "engine \"%s\" (inline up to %zu) at depth 1 and 4, and all "
+           "jobs on workers at depth 4\n",
            bench_args, pva_cpu_inline_max(f[0].e));
     printf("%-12s %8s %8s %6s %8s %6s %8s %6s %7s\n", "op", "native",
            "depth1", "ratio", "depth4", "ratio", "workers", "ratio",
            "allocs");
     for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct bcase *c = &cases[i];
-        double nat = run_native(&nt, c, src, dst) * mib / 1e6;
+        uint8_t *in = c->input ? (uint8_t *)c->input : src;
+        double nat = run_native(&nt, c, in, dst) * mib / 1e6;
         struct bres d1, d4, w4;
-
-        bool aead = c->op == VACCEL_OP_AEAD_ENCRYPT;
+        bool aead = c->op == VACCEL_OP_AEAD_ENCRYPT ||
+                    c->op == VACCEL_OP_AEAD_DECRYPT;
 
         c->session = aead ? aes[0] : NULL;
-        d1 = run_engine(f[0].q, c, src, dst, 1);
-        d4 = run_engine(f[0].q, c, src, dst, 4);
+        d1 = run_engine(f[0].q, c, in, dst, 1);
+        d4 = run_engine(f[0].q, c, in, dst, 4);
         c->session = aead ? aes[1] : NULL;
-        w4 = run_engine(f[1].q, c, src, dst, 4);
+        w4 = run_engine(f[1].q, c, in, dst, 4);
         printf("%-12s %8.0f %8.0f %6.3f %8.0f %6.3f %8.0f %6.3f %7.3f\n",
                c->name, nat, d1.mbps, d1.mbps / nat, d4.mbps, d4.mbps / nat,
                w4.mbps, w4.mbps / nat, w4.mallocs_per_op);
@@ -375,17 +479,23 @@ static void big_ops(uint8_t *src, uint8_t *dst)
         pva_engine_cpu.session_destroy(f[i].ctx, aes[i]);
         fx_close(&f[i]);
     }
+    encoded_free(&enc);
     libdeflate_free_compressor(nt.dc);
+    libdeflate_free_decompressor(nt.dd);
     ZSTD_freeCCtx(nt.zc);
+    ZSTD_freeDCtx(nt.zd);
+    LZ4F_freeDecompressionContext(nt.ld);
     EVP_MD_CTX_free(nt.md);
     EVP_CIPHER_CTX_free(nt.cc);
+    EVP_CIPHER_CTX_free(nt.dcc);
 }
 
 static void tiny_ops(uint8_t *src, uint8_t *dst)
 {
     static const char *const modes[] = { "", "inline=0" };
-    struct bcase nop = { "nop", VACCEL_OP_NOP, 0, 0, 0, 0, NULL };
-    struct bcase crc = { "crc32c-64", VACCEL_OP_CRC32C, 0, 0, 64, 0, NULL };
+    struct bcase nop = { "nop", VACCEL_OP_NOP, 0, 0, 0, 0, NULL, NULL, 0 };
+    struct bcase crc = { "crc32c-64", VACCEL_OP_CRC32C, 0, 0, 64, 0, NULL,
+                         NULL, 0 };
 
     printf("\ntiny operations at depth 64, Mops/s\n");
     printf("%-12s %12s %12s %8s\n", "op", "inline", "workers", "allocs");
@@ -437,7 +547,7 @@ static void threshold(uint8_t *src, uint8_t *dst)
                                ops[o][0], ops[o][1], 1, sizes[i],
                                ops[o][0] == VACCEL_OP_CRC32C ? 0
                                    : sizes[i] + sizes[i] / 8 + 1024,
-                               NULL };
+                               NULL, NULL, 0 };
             struct engine_fx a, b;
             struct bres ri, rw;
 

@@ -783,7 +783,8 @@
  *  -XEN_EINVAL     malformed request: non-zero reserved field or flag bit,
  *                  bad alignment, bad length, bad level, IOVA range beyond
  *                  iova-bits or wrapping, key length wrong, unused operand
- *                  not zero, ...
+ *                  not zero, operands that overlap where the operation
+ *                  forbids it, ...
  *  -XEN_ENOSYS     unknown operation code
  *  -XEN_EOPNOTSUPP operation family, algorithm or feature not offered
  *  -XEN_EFAULT     an operand (or scatter list) touches an IOVA where
@@ -1250,9 +1251,17 @@ struct vaccel_req_fault_response {
  *                the capacity; must lie in writable memory
  *   48 16  operation parameters (below), else reserved
  *
- * Unless stated, src and dst must not overlap; if they do the contents of
- * dst are unspecified (never a backend failure).  Response len = bytes
- * written to dst.
+ * Overlap.  COMPRESS, DECOMPRESS, AEAD_ENCRYPT and AEAD_DECRYPT refuse,
+ * with -XEN_EINVAL and no effect, a dst that shares an octet of I/O
+ * address space with src or whose scatter entries share octets with one
+ * another (AEAD in place aside, below).  The other operations accept
+ * overlap: DIGEST reads all of src before it writes dst, COMPARE only
+ * reads, COPY is memmove when each operand is one range; otherwise the
+ * shared octets of dst are unspecified.  A backend sees overlap only
+ * through the same IOVAs of one region or blob: one guest page behind two
+ * IOVAs (two regions listing one grant, a frame granted under two refs) is
+ * not refused, and then dst is unspecified (never a backend failure).
+ * Response len = bytes written to dst.
  *
  * COMPRESS: alg = compress algorithm.
  *   48  4  level     int32_t, 0 = default, else within compress-levels
@@ -1293,8 +1302,11 @@ struct vaccel_req_fault_response {
  *   -XEN_EBADMSG, and the backend zero-fills the plaintext length of dst
  *   before responding (no unauthenticated plaintext is released).
  *   In place is allowed: dst may start exactly where the text starts in
- *   src (direct operands).  aad_len > src.len: -XEN_EINVAL.  dst too
- *   small: -XEN_ENOSPC, aux = needed.  Never reuse a nonce with one key.
+ *   src, so that an octet shared by the two is text octet i of src and
+ *   octet i of dst (with scatter lists: each dst entry lies exactly over
+ *   the text octets it receives); any other overlap is -XEN_EINVAL.
+ *   aad_len > src.len: -XEN_EINVAL.  dst too small: -XEN_ENOSPC, aux =
+ *   needed.  Never reuse a nonce with one key.
  *
  * COPY: 48..63 reserved.  Copies src to dst; dst.len >= src.len, else
  *   -XEN_ENOSPC (aux = src.len).  len = src.len.

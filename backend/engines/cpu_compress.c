@@ -7,12 +7,23 @@
  *   zstd                 libzstd (one ZSTD_CCtx, one ZSTD_DCtx)
  *   lz4                  liblz4 frame format (one LZ4F cctx, one dctx)
  *
+ * Decoders parse their input, and none is written for input that changes
+ * under it: a guest can rewrite src from another vCPU while the job runs,
+ * or alias it with dst through a second mapping of the same frames (which
+ * the backend's overlap check cannot see, backend/overlap.c).  So every
+ * DECOMPRESS first copies src, in one pass, into the execution context's
+ * bounce buffer and decodes that private copy (cpu_src_private()): the
+ * XSA-155 rule, read once, applied to parsed data.  Compressors only
+ * stream their input (whatever it holds, the output is some valid stream
+ * within the bounds), so COMPRESS reads src in place.
+ *
  * libdeflate works on flat buffers only: a scattered operand is gathered
- * into (or produced in) the execution context's bounce buffer, which only
- * grows (cpu_compress_trim() aside).  zstd streams through scattered pieces both ways, and takes its
- * one-shot calls (the fastest) when both operands are flat.  lz4 streams
- * its output and decompression input; its compression input is gathered
- * when scattered, so frame blocks never break at piece boundaries.
+ * into (or produced in) the bounce buffers, which only grow
+ * (cpu_compress_trim() aside).  zstd streams through scattered pieces both
+ * ways, and takes its one-shot calls (the fastest) when the operands are
+ * flat (a private copy is).  lz4 streams its output and decompression
+ * input; its compression input is gathered when scattered, so frame blocks
+ * never break at piece boundaries.
  *
  * Statuses (accelif.h, DECOMPRESS): output bound exceeded -XEN_ENOSPC
  * (aux = decompressed size when the frame records it: zstd and lz4 frame
@@ -220,6 +231,26 @@ static const uint8_t *cpu_src_flat(struct cpu_wctx *w,
     return w->bounce_in.p;
 }
 
+/*
+ * DECOMPRESS input: all of src copied into bounce_in (at least one byte,
+ * so the pointer is never NULL), and described as the one-piece operand
+ * @priv over @piece, for the streaming decoders.
+ */
+static int cpu_src_private(struct cpu_wctx *w, const struct pva_operand *src,
+                           struct pva_iov *piece, struct pva_operand *priv)
+{
+    struct cpu_iter it;
+    int rc = cpu_buf_reserve(&w->bounce_in, src->len ? src->len : 1);
+
+    if (rc)
+        return rc;
+    cpu_iter_init(&it, src);
+    cpu_iter_read(&it, w->bounce_in.p, src->len);
+    *piece = (struct pva_iov){ w->bounce_in.p, src->len };
+    *priv = (struct pva_operand){ piece, 1, src->len };
+    return 0;
+}
+
 static uint8_t *cpu_dst_flat(struct cpu_wctx *w, const struct pva_operand *dst,
                              size_t need, int *rc)
 {
@@ -380,11 +411,12 @@ cpu_deflate_unrun(struct libdeflate_decompressor *d, uint8_t alg,
     }
 }
 
-static int cpu_deflate_decompress(struct cpu_wctx *w, struct pva_job *job)
+/* @in: the private copy of src. */
+static int cpu_deflate_decompress(struct cpu_wctx *w, struct pva_job *job,
+                                  const uint8_t *in)
 {
     size_t in_used = 0, out_len = 0;
     enum libdeflate_result r;
-    const uint8_t *in;
     uint8_t *out;
     int rc;
 
@@ -393,9 +425,7 @@ static int cpu_deflate_decompress(struct cpu_wctx *w, struct pva_job *job)
         if (!w->deflate_d)
             return -XEN_ENOMEM;
     }
-    in = cpu_src_flat(w, &job->src, &rc);
-    if (!rc)
-        out = cpu_dst_flat(w, &job->dst, job->dst.len, &rc);
+    out = cpu_dst_flat(w, &job->dst, job->dst.len, &rc);
     if (rc)
         return rc;
     r = cpu_deflate_unrun(w->deflate_d, job->alg, in, job->src.len, out,
@@ -519,7 +549,7 @@ static uint64_t cpu_zstd_content_size(const struct pva_operand *src)
                                                                         : v;
 }
 
-/* Both operands flat: find the frame, then decode it in one call. */
+/* dst flat (src is): find the frame, then decode it in one call. */
 static int cpu_zstd_decompress_flat(ZSTD_DCtx *zd, struct pva_job *job,
                                     const uint8_t *in, uint8_t *out)
 {
@@ -537,16 +567,17 @@ static int cpu_zstd_decompress_flat(ZSTD_DCtx *zd, struct pva_job *job,
 }
 
 /*
- * Scattered operands: stream.  Once dst is full, keep decoding into a
- * scratch byte: any output there means dst was too small; the frame
- * ending without output means it fitted exactly.
+ * Scattered dst: stream.  Once dst is full, keep decoding into a scratch
+ * byte: any output there means dst was too small; the frame ending
+ * without output means it fitted exactly.
  */
-static int cpu_zstd_decompress_stream(ZSTD_DCtx *zd, struct pva_job *job)
+static int cpu_zstd_decompress_stream(ZSTD_DCtx *zd, struct pva_job *job,
+                                      const struct pva_operand *src)
 {
     struct cpu_iter s, d;
     uint8_t scratch[1];
 
-    cpu_iter_init(&s, &job->src);
+    cpu_iter_init(&s, src);
     cpu_iter_init(&d, &job->dst);
     for (;;) {
         uint8_t *sp = scratch, *dp;
@@ -575,9 +606,10 @@ static int cpu_zstd_decompress_stream(ZSTD_DCtx *zd, struct pva_job *job)
     }
 }
 
-static int cpu_zstd_decompress(struct cpu_wctx *w, struct pva_job *job)
+/* @src: the private copy of job->src, one piece. */
+static int cpu_zstd_decompress(struct cpu_wctx *w, struct pva_job *job,
+                               const struct pva_operand *src)
 {
-    const uint8_t *in = cpu_operand_flat(&job->src);
     uint8_t *out = cpu_operand_flat(&job->dst);
     int rc;
 
@@ -589,12 +621,12 @@ static int cpu_zstd_decompress(struct cpu_wctx *w, struct pva_job *job)
                                CPU_ZSTD_WINDOWLOG_MAX);
     }
     ZSTD_DCtx_reset(w->zstd_d, ZSTD_reset_session_only);
-    if (in && out)
-        rc = cpu_zstd_decompress_flat(w->zstd_d, job, in, out);
+    if (out)
+        rc = cpu_zstd_decompress_flat(w->zstd_d, job, src->iov[0].base, out);
     else
-        rc = cpu_zstd_decompress_stream(w->zstd_d, job);
+        rc = cpu_zstd_decompress_stream(w->zstd_d, job, src);
     if (rc == -XEN_ENOSPC)
-        job->aux = cpu_zstd_content_size(&job->src);
+        job->aux = cpu_zstd_content_size(src);
     return rc;
 }
 
@@ -725,13 +757,14 @@ static uint64_t cpu_lz4_content_size(LZ4F_dctx *ld)
     return info.contentSize;
 }
 
-/* Same shape as cpu_zstd_decompress_stream. */
-static int cpu_lz4_decompress_frame(LZ4F_dctx *ld, struct pva_job *job)
+/* Same shape as cpu_zstd_decompress_stream; @src is the private copy. */
+static int cpu_lz4_decompress_frame(LZ4F_dctx *ld, struct pva_job *job,
+                                    const struct pva_operand *src)
 {
     struct cpu_iter s, d;
     uint8_t scratch[64];
 
-    cpu_iter_init(&s, &job->src);
+    cpu_iter_init(&s, src);
     cpu_iter_init(&d, &job->dst);
     for (;;) {
         uint8_t *sp = scratch, *dp = scratch;
@@ -761,7 +794,8 @@ static int cpu_lz4_decompress_frame(LZ4F_dctx *ld, struct pva_job *job)
     }
 }
 
-static int cpu_lz4_decompress(struct cpu_wctx *w, struct pva_job *job)
+static int cpu_lz4_decompress(struct cpu_wctx *w, struct pva_job *job,
+                              const struct pva_operand *src)
 {
     if (!w->lz4_d &&
         LZ4F_isError(LZ4F_createDecompressionContext(&w->lz4_d,
@@ -769,7 +803,7 @@ static int cpu_lz4_decompress(struct cpu_wctx *w, struct pva_job *job)
         return -XEN_ENOMEM;
     /* A previous job may have left it mid-frame (error, ENOSPC). */
     LZ4F_resetDecompressionContext(w->lz4_d);
-    return cpu_lz4_decompress_frame(w->lz4_d, job);
+    return cpu_lz4_decompress_frame(w->lz4_d, job, src);
 }
 
 /* ------------------------------------------------------------------------
@@ -797,16 +831,21 @@ int cpu_compress(struct cpu_wctx *w, struct pva_job *job)
 
 int cpu_decompress(struct cpu_wctx *w, struct pva_job *job)
 {
-    switch (job->alg) {
-    case VACCEL_ALG_DEFLATE:
-    case VACCEL_ALG_ZLIB:
-    case VACCEL_ALG_GZIP:
-        return cpu_deflate_decompress(w, job);
-    case VACCEL_ALG_ZSTD:
-        return cpu_zstd_decompress(w, job);
-    case VACCEL_ALG_LZ4:
-        return cpu_lz4_decompress(w, job);
-    default:
+    struct pva_operand src;
+    struct pva_iov piece;
+    int rc;
+
+    if (!VACCEL_ALG_IS_COMPRESS(job->alg))
         return -XEN_EOPNOTSUPP;
+    rc = cpu_src_private(w, &job->src, &piece, &src);
+    if (rc)
+        return rc;
+    switch (job->alg) {
+    case VACCEL_ALG_ZSTD:
+        return cpu_zstd_decompress(w, job, &src);
+    case VACCEL_ALG_LZ4:
+        return cpu_lz4_decompress(w, job, &src);
+    default:
+        return cpu_deflate_decompress(w, job, piece.base);
     }
 }

@@ -10,6 +10,16 @@
  * nothing is allocated per job).  Both EVP calls stream, so operands are
  * walked piece by piece with no bounce buffer.
  *
+ * Input is read in place because nothing here parses it: every length
+ * comes from the request, so a guest that rewrites src while a job runs
+ * changes only its own result.  Two effects of that stay the guest's own
+ * business (docs/security.md): decryption writes plaintext into dst before
+ * the tag is checked (and zeroes it on a mismatch), and libcrypto's GCM
+ * reads each chunk of ciphertext once to hash it and again to decrypt it,
+ * so ciphertext changed in between gives a response for plaintext the tag
+ * did not cover.  Decrypting into a private buffer first would cost 20-30%
+ * of decryption's speed (docs/performance.md).
+ *
  * Sessions: an AEAD session holds its 32-byte key (wiped on destroy); a
  * digest session holds a running EVP_MD_CTX, fed by DIGEST requests with
  * VACCEL_DIGEST_F_MORE and finished (then reset) by one without it.

@@ -68,6 +68,7 @@ struct cpu_wctx {
     struct evp_cipher_ctx_st *aead[2];  /* [0] aes-256-gcm, [1] chacha */
     uint64_t aead_serial[2];            /* session whose key aead[i] holds,
                                            0: none (cpu_aead()) */
+    /* bounce_in: gathered COMPRESS input, every DECOMPRESS input */
     struct cpu_buf bounce_in, bounce_out, lz4_stage;
 };
 

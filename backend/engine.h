@@ -5,8 +5,9 @@
  * The backend owns the Xen side: rings, grants, validation, quotas.  An
  * engine owns the device: it says what it can do, takes the memory the
  * backend mapped, runs jobs and reports completions.  The CPU engine
- * (backend/engines/cpu.c) is the embedded default; GPU (CUDA), uacce/UADK
- * and VFIO/iommufd engines implement the same table.
+ * (backend/engines/cpu.c) is the only one so far; an engine for a real
+ * device (a GPU, a uacce/UADK queue, a VFIO/iommufd device) would fill the
+ * same table, and the memory modes below are what such devices need.
  *
  * Objects:
  *   engine   one per daemon, created by the backend at start-up;
@@ -33,7 +34,9 @@
  *                          before a job may use it, and the engine keeps
  *                          the per-mapping handle;
  *   PVA_ENGINE_MEM_BLOB    the device works on its own memory only: the
- *                          backend copies operands into blobs (bounce).
+ *                          backend would copy operands into blobs
+ *                          (bounce); it does not yet, and serves such an
+ *                          engine mapped memory with a warning.
  *
  * Threading.  ops->submit is called by one backend thread per queue.
  * job->done is called exactly once per submitted job, from any thread,

@@ -20,6 +20,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 #include "backend/pvacceld.h"
 
 static void usage(FILE *f)
@@ -183,6 +187,25 @@ static int open_platform(struct pvad *d)
     return 0;
 }
 
+/*
+ * Tell a service manager how far the daemon is (systemd's Type=notify,
+ * pvacceld.service): READY=1 once the xenstore watches are set and the
+ * admin socket is open, STOPPING=1 when the devices start to be released.
+ * Without $NOTIFY_SOCKET (not started by systemd), or built without
+ * libsystemd, it does nothing.
+ */
+static void notify_service_manager(const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+    int rc = sd_notify(0, state);
+
+    if (rc < 0)
+        pvad_warn("sd_notify %s: %s", state, strerror(-rc));
+#else
+    (void)state;
+#endif
+}
+
 /* Termination signals arrive on a signalfd; every thread blocks them. */
 static int block_signals(void)
 {
@@ -198,7 +221,12 @@ static int block_signals(void)
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void main_loop(struct pvad *d, int sigfd)
+/*
+ * Serve until a termination signal (0) or until the daemon cannot go on
+ * (-1): the exit status then says it failed, so that a service manager
+ * restarts it.
+ */
+static int main_loop(struct pvad *d, int sigfd)
 {
     struct pollfd pfd[4] = {
         { .fd = d->p->xs->watch_fd(d->xs), .events = POLLIN },
@@ -213,7 +241,7 @@ static void main_loop(struct pvad *d, int sigfd)
             if (errno == EINTR)
                 continue;
             pvad_err("poll: %s", strerror(errno));
-            return;
+            return -1;
         }
         if (pfd[1].revents) {
             struct signalfd_siginfo si;
@@ -223,13 +251,13 @@ static void main_loop(struct pvad *d, int sigfd)
                     pvad_info("SIGHUP: settings are read at start only");
                 } else {
                     pvad_info("signal %u: shutting down", si.ssi_signo);
-                    return;
+                    return 0;
                 }
             }
         }
         if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             pvad_err("lost the xenstore connection");
-            return;
+            return -1;
         }
         if (pfd[0].revents)
             pvad_xenbus_handle_watches(d);
@@ -273,9 +301,10 @@ int main(int argc, char **argv)
         pvad_err("cannot watch %s: %s", d.be_base, strerror(errno));
         goto out;
     }
-    main_loop(&d, sigfd);
+    notify_service_manager("READY=1");
+    rc = main_loop(&d, sigfd) ? 1 : 0;
+    notify_service_manager("STOPPING=1");
     pvad_xenbus_shutdown(&d);
-    rc = 0;
 out:
     pvad_admin_close(&d);
     if (d.xs)

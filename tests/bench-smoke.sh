@@ -1,6 +1,7 @@
 #!/bin/sh
 # The benchmark driver in --quick mode: it sets up the sim, pvacceld and
-# guests, runs every path and prints its table.  Figures are not checked:
+# guests, runs every path and prints its table; then the tool against the
+# commands (tools/tool-vs-native.sh --quick).  Figures are not checked:
 # a benchmark is never pass/fail on speed (docs/performance.md).
 set -eu
 b=${top_builddir:-.}
@@ -19,4 +20,11 @@ done
 if grep -E '^(nop|crc32c|zstd-1) ' "$log" | awk '$6 == "-" { bad = 1 } END { exit !bad }'; then
     echo "bench-smoke: a pvaccel case printed no figure"; exit 1
 fi
+# The tool against the commands, on 4 MiB: it runs, its outputs check.
+sh "$s/tools/tool-vs-native.sh" --builddir "$b" --quick > "$log" 2>&1 || {
+    cat "$log"; echo "bench-smoke: tool-vs-native failed"; exit 1; }
+cat "$log"
+for want in "zstd -1" "gzip -1" "lz4 -1" "sha256" "aes-256"; do
+    grep -q "^$want " "$log" || { echo "bench-smoke: no '$want' row"; exit 1; }
+done
 echo "bench-smoke: ok"

@@ -12,7 +12,10 @@
  *   shm-ring  two processes spinning on a pair of single-producer rings in
  *             shared memory, 64-byte descriptors: the transport's limit;
  *   eventfd   a blocking ping-pong between two processes on two eventfds:
- *             the floor of any wake-up based round trip.
+ *             the floor of any wake-up based round trip;
+ *   data      not a measurement: --size bytes of the benchmarks' input on
+ *             standard output, for what measures whole files
+ *             (tools/tool-vs-native.sh).
  *
  *   pvaccel-hostbench MODE [--op NAME] [--size N] [--depth N] [--time S] [--json]
  */
@@ -614,11 +617,33 @@ static int mode_eventfd(const struct cfg *c)
 
 /* ------------------------------------------------------------------------ */
 
+/* The input every path measures (bench_gen), as a file. */
+static int mode_data(const struct cfg *c)
+{
+    uint8_t *p = malloc(c->size ? c->size : 1);
+    int rc = 0;
+
+    if (!p) {
+        fprintf(stderr, "pvaccel-hostbench: data: out of memory\n");
+        return 1;
+    }
+    bench_gen(p, c->size);
+    if (fwrite(p, 1, c->size, stdout) != c->size || fflush(stdout)) {
+        fprintf(stderr, "pvaccel-hostbench: data: %s\n", strerror(errno));
+        rc = 1;
+    }
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+
 static void usage(FILE *f)
 {
-    fputs("Usage: pvaccel-hostbench native|socket|shm-ring|eventfd [OPTIONS]\n"
+    fputs("Usage: pvaccel-hostbench native|socket|shm-ring|eventfd|data [OPTIONS]\n"
           "  --op=NAME      as for 'pvaccel bench' (native, socket)\n"
-          "  --size=N[K|M]  input bytes per request (default 4096)\n"
+          "  --size=N[K|M]  input bytes per request (default 4096); data:\n"
+          "                 bytes to write\n"
           "  --depth=N      requests in flight (socket, shm-ring; default 1)\n"
           "  --time=S       measured seconds (default 1)\n"
           "  --warmup=S     warm-up seconds (default 0.1)\n"
@@ -672,6 +697,8 @@ int main(int argc, char **argv)
         return 2;
     }
     c.mode = argv[optind];
+    if (!strcmp(c.mode, "data"))
+        return mode_data(&c);
     if (c.op->id == BENCH_NOP)
         c.size = 0;
     if (!strcmp(c.mode, "native"))

@@ -8,6 +8,10 @@
 #   $cache/boot/     xen.elf and the plain ELF vmlinux (+ stamps)
 #   $work/dom0/      dom0's initramfs tree -> $work/dom0.cpio
 #   $work/domU/      a guest's initramfs tree -> dom0's /boot/domU.cpio
+#
+# pvaccel itself comes from this build: the Debian packages of make deb in
+# $debdir, unpacked as dpkg would install them, and the test programs
+# that no package holds.
 
 xen_version=4.17
 xen_bin=/usr/lib/xen-$xen_version/bin
@@ -141,19 +145,26 @@ extract_vmlinux() {
 
 # --- initramfs trees -------------------------------------------------------
 
-# Library directories of the unpacked packages and of the libtool build, so
-# that ldd resolves a binary's libraries the way the image will.
-image_library_path() {
+# Library directories of the unpacked Debian packages.
+debian_library_path() {
     local d path=""
     for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu \
              "usr/lib/xen-$xen_version/lib"; do
         [ -d "$cache/root/$d" ] && path="$path:$cache/root/$d"
     done
+    echo "${path#:}"
+}
+
+# ... and of the libtool build, so that ldd resolves a build program's
+# libraries the way the image will.
+image_library_path() {
+    local path
+    path=$(debian_library_path)
     # Only this build's own libraries: a search below $builddir would also
     # find the sanitizer build of check-sanitize (build/sanitize) and
     # distcheck's, and put an ASan libpvaccel into the guest.
     [ -d "$builddir/.libs" ] && path="$path:$builddir/.libs"
-    echo "${path#:}"
+    echo "$path"
 }
 
 # add_file TREE SRC DEST: copy one file into TREE at DEST (absolute).
@@ -162,23 +173,44 @@ add_file() {
     cp -L "$2" "$1$3"
 }
 
-# add_elf TREE SRC DEST: a dynamic executable and every library it needs.
-# Libraries of the unpacked packages keep their place, the build's own
-# (libtool's .libs/) go to /opt/pvaccel/lib, others come from the host at
-# the path ldd names.
-add_elf() {
-    local tree=$1 src=$2 dest=$3 lib
-    add_file "$tree" "$src" "$dest"
-    for lib in $(LD_LIBRARY_PATH=$(image_library_path) ldd "$src" |
+# add_libs TREE ELF LIBPATH: every library ELF needs, found as ldd finds
+# them with LIBPATH first.  Those already in TREE stay, libraries of the
+# unpacked Debian packages keep their place, the build's own (libtool's
+# .libs/) go to /opt/pvaccel/lib, others come from the host at the path
+# ldd names.
+add_libs() {
+    local tree=$1 elf=$2 lib
+    for lib in $(LD_LIBRARY_PATH=$3 ldd "$elf" |
                  awk '/not found/ { print "MISSING:" $1; next }
                       $2 == "=>" && $3 ~ /^\// { print $3; next }
                       $1 ~ /^\// { print $1 }'); do
         case $lib in
-        MISSING:*) bail "$src needs ${lib#MISSING:}, found nowhere" ;;
+        MISSING:*) bail "$elf needs ${lib#MISSING:}, found nowhere" ;;
+        "$tree/"*) ;;
         "$cache/root/"*) add_file "$tree" "$lib" "/${lib#"$cache"/root/}" ;;
         "$builddir/"*) add_file "$tree" "$lib" "/opt/pvaccel/lib/${lib##*/}" ;;
         *) add_file "$tree" "$lib" "$lib" ;;
         esac
+    done
+}
+
+# add_elf TREE SRC DEST: a dynamic executable and every library it needs.
+add_elf() {
+    add_file "$1" "$2" "$3"
+    add_libs "$1" "$2" "$(image_library_path)"
+}
+
+# add_package TREE NAME: the package NAME of make deb unpacked into TREE
+# (the images have no dpkg: its files, as dpkg would place them), and the
+# libraries its programs need, the package's own first.
+add_package() {
+    local tree=$1 name=$2 deb f
+    deb=$(ls "$debdir/${name}_"*.deb 2>/dev/null | head -n 1)
+    [ -n "$deb" ] || bail "no package $name in $debdir (make check-xen runs make deb)"
+    dpkg-deb -x "$deb" "$tree"
+    for f in $(dpkg-deb -c "$deb" | awk '$1 ~ /^-..x/ { print substr($6, 2) }'); do
+        add_libs "$tree" "$tree$f" \
+            "$tree/usr/lib/x86_64-linux-gnu:$(debian_library_path)"
     done
 }
 
@@ -239,11 +271,15 @@ make_cpio() {
     rm -rf "$1"
 }
 
-# A guest: busybox, the guest programs, the guest halves of the scenarios.
+# A guest: busybox, the guest packages and programs, the guest halves of
+# the scenarios.
 build_domU() {
-    local tree=$work/domU prog
+    local tree=$work/domU prog pkg
     rm -rf "$tree"
     add_base "$tree"
+    for pkg in $guest_packages; do
+        add_package "$tree" "$pkg"
+    done
     for prog in $guest_programs; do
         add_program "$tree" "$prog"
     done
@@ -256,16 +292,19 @@ build_domU() {
     make_cpio "$tree" "$work/domU.cpio"
 }
 
-# dom0: the toolstack, the pvaccel programs, the scenarios, and the guest's
-# kernel and initramfs for xl create.  Uncompressed: decompressing under TCG
-# costs more than copying.
+# dom0: the toolstack, the pvaccel packages and programs, the scenarios,
+# and the guest's kernel and initramfs for xl create.  Uncompressed:
+# decompressing under TCG costs more than copying.
 build_dom0() {
-    local tree=$work/dom0 prog name
+    local tree=$work/dom0 prog name pkg
     rm -rf "$tree"
     add_base "$tree"
     # libxl-save-helper: xl save and xl restore run it.
     for prog in xl libxl-save-helper xenstored xenconsoled xen-init-dom0; do
         add_elf "$tree" "$cache/root$xen_bin/$prog" "$xen_bin/$prog"
+    done
+    for pkg in $dom0_packages; do
+        add_package "$tree" "$pkg"
     done
     for prog in $dom0_programs; do
         add_program "$tree" "$prog"

@@ -36,7 +36,7 @@ check "pvacceld releases the device" \
 backend_stats >after.json
 resources after.txt
 echo "after: $(cat after.json)"
-expect before.json "\"frontend-id\":$d,\"devid\":0,\"state\":4,\"connections\":1,\"queues\":2,"
+expect before.json "\"frontend-id\":$d,\"devid\":0,\"state\":4,\"teardown\":false,\"connections\":1,\"queues\":2,"
 expect before.json "\"domains\":\[{\"domid\":$d,\"regions\":[1-9]"
 expect before.json '"in_flight":[1-9]'
 expect before.txt 'gntdev mappings: [1-9]'

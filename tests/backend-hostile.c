@@ -27,18 +27,6 @@
 
 static struct rf_env env;
 
-static int32_t call(struct rawfront *f, const vaccel_request_t *req,
-                    vaccel_response_t *rsp)
-{
-    vaccel_response_t dummy;
-
-    if (!rsp)
-        rsp = &dummy;
-    if (rf_call(f, 0, req, rsp))
-        return -9999;           /* no answer: fails every status check */
-    return rsp->status;
-}
-
 static int32_t crc_req(struct rawfront *f, uint64_t iova, uint64_t len,
                        vaccel_response_t *rsp)
 {
@@ -46,7 +34,7 @@ static int32_t crc_req(struct rawfront *f, uint64_t iova, uint64_t len,
 
     rf_req_init(&req, VACCEL_OP_CRC32C, 0xc);
     req.u.crc32c.src = (struct vaccel_seg){ iova, len };
-    return call(f, &req, rsp);
+    return rf_call_status(f, &req, rsp);
 }
 
 /* Rule: reserved fields, flags, unused slots zero; unknown ops. */
@@ -56,54 +44,54 @@ static void reserved_fields(struct rawfront *f)
 
     rf_req_init(&req, VACCEL_OP_NOP, 1);
     req.u.reserved[47] = 1;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_NOP, 1);
     req.flags = 1;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_NOP, 1);
     req.handle = 3;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_CRC32C, 1);
     req.u.crc32c.src = (struct vaccel_seg){ A, 9 };
     req.u.crc32c.reserved0.len = 1;          /* the unused dst slot */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_CRC32C, 1);
     req.u.crc32c.src = (struct vaccel_seg){ A, 9 };
     req.u.crc32c.reserved2 = 1;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_COPY, 1);
     req.alg = VACCEL_ALG_ZSTD;               /* alg on a COPY */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_COPY, 1);
     req.flags = 1u << 3;                     /* undefined generic flag */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_FILL, 1);
     req.u.fill.dst = (struct vaccel_seg){ A, 8 };
     req.u.fill.pattern = 0x1ff;              /* high bits without PATTERN64 */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_COMPRESS, 1);
     req.alg = VACCEL_ALG_ZSTD;
     req.u.compress.src = (struct vaccel_seg){ A, 8 };
     req.u.compress.dst = (struct vaccel_seg){ A + 4096, 4096 };
     req.u.compress.level = 1000;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_COMPRESS, 1);
     req.alg = 99;                            /* not offered */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EOPNOTSUPP);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EOPNOTSUPP);
     rf_req_init(&req, 0x30, 1);
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOSYS);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_ENOSYS);
     rf_req_init(&req, 0xff, 1);
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOSYS);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_ENOSYS);
     rf_req_init(&req, VACCEL_OP_BLOB_CREATE, 1);   /* IOVA page 0 */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_NOP, 1);
     req.flags = VACCEL_REQ_F_IOPF;           /* data operations only */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     rf_req_init(&req, VACCEL_OP_FAULT_RESPONSE, 1);
     req.u.fault_response.fault_id = 5;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOENT);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_ENOENT);
     req.u.fault_response.status = 1;         /* positive status */
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
 }
 
 /* Rule: every IOVA and length bounds-checked; faults reported. */
@@ -138,13 +126,13 @@ static void iova_bounds(struct rawfront *f)
     rf_req_init(&req, VACCEL_OP_COPY, 2);
     req.u.copy.src = (struct vaccel_seg){ A, 8 };
     req.u.copy.dst = (struct vaccel_seg){ RO, 8 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EACCES);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EACCES);
     /* ... while reading it is fine. */
     PVT_EQ_INT(crc_req(f, RO, 4096, NULL), 0);
     /* An operand spanning both regions' gap faults for writes too. */
     rf_req_init(&req, VACCEL_OP_FILL, 3);
     req.u.fill.dst = (struct vaccel_seg){ A + A_PAGES * 4096 - 4, 8 };
-    PVT_EQ_INT(call(f, &req, &rsp), -XEN_EFAULT);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), -XEN_EFAULT);
     PVT_EQ_INT(rsp.fault_access, VACCEL_ACCESS_WRITE);
     /* Region registration: page 0, overlap, misalignment, wrap. */
     PVT_EQ_INT(crc_req(f, 0, 1, NULL), -XEN_EFAULT);
@@ -177,41 +165,41 @@ static void scatter_lists(struct rawfront *f, struct rf_mem *a)
     rf_req_init(&req, VACCEL_OP_CRC32C, 4);
     req.flags = VACCEL_REQ_F_SRC_INDIRECT;
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova, 256 * 16 };
-    PVT_EQ_INT(call(f, &req, &rsp), 0);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), 0);
     PVT_EQ_INT(crc_req(f, A, 256, &direct), 0);
     PVT_EQ_INT(rsp.value, direct.value);
     /* Over the cap, misaligned, ragged. */
     req.u.crc32c.src.len = 257 * 16;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_E2BIG);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_E2BIG);
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova + 4, 16 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova, 24 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova, 0 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     /* Entries outside: unmapped, wrapping, beyond iova-bits, too long. */
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova, 32 };
     sg[1] = (struct vaccel_seg){ 0x7000000, 5 };
-    PVT_EQ_INT(call(f, &req, &rsp), -XEN_EFAULT);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), -XEN_EFAULT);
     PVT_EQ_INT(rsp.fault_iova, 0x7000000);
     sg[1] = (struct vaccel_seg){ UINT64_MAX - 1, 5 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     sg[1] = (struct vaccel_seg){ 1ull << 48, 1 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     sg[0] = (struct vaccel_seg){ A, 10u << 20 };
     sg[1] = (struct vaccel_seg){ A, 10u << 20 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_E2BIG);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_E2BIG);
     /* The list itself unmapped, and a list pointing into itself. */
     req.u.crc32c.src = (struct vaccel_seg){ 0x7000000, 32 };
-    PVT_EQ_INT(call(f, &req, &rsp), -XEN_EFAULT);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), -XEN_EFAULT);
     PVT_EQ_INT(rsp.fault_iova, 0x7000000);
     sg[0] = (struct vaccel_seg){ sg_iova, 32 };
     sg[1] = (struct vaccel_seg){ 0, 0 };
     req.u.crc32c.src = (struct vaccel_seg){ sg_iova, 32 };
-    PVT_EQ_INT(call(f, &req, NULL), 0);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), 0);
     /* An indirect dst on an op without dst. */
     req.flags = VACCEL_REQ_F_DST_INDIRECT;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
 }
 
 /* MAP_REGION with a directory the test wrote itself. */
@@ -226,7 +214,7 @@ static int32_t map_with_dir(struct rawfront *f, uint64_t iova, uint32_t npages,
     req.u.map_region.iova = iova;
     req.u.map_region.len = (uint64_t)npages * 4096;
     req.u.map_region.gref_dir = gref_dir;
-    return call(f, &req, rsp);
+    return rf_call_status(f, &req, rsp);
 }
 
 /* Rule: chains bounded; every map status checked; grants checked. */
@@ -633,28 +621,28 @@ static void aead_keys(struct rawfront *f)
     rf_req_init(&req, VACCEL_OP_SESSION_CREATE, 30);
     req.alg = VACCEL_ALG_AES_256_GCM;
     req.u.session_create.key = (struct vaccel_seg){ A, 16 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     req.u.session_create.key = (struct vaccel_seg){ 0x7000000, 32 };
-    PVT_EQ_INT(call(f, &req, &rsp), -XEN_EFAULT);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), -XEN_EFAULT);
     PVT_EQ_INT(rsp.fault_iova, 0x7000000);
     req.u.session_create.key = (struct vaccel_seg){ A, 32 };
-    PVT_EQ_INT(call(f, &req, &rsp), 0);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), 0);
     PVT_CHECK(rsp.value != 0);
     /* A digest session with a key, an AEAD op on a digest session. */
     req.alg = VACCEL_ALG_SHA256;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     req.u.session_create.key = (struct vaccel_seg){ 0, 0 };
-    PVT_EQ_INT(call(f, &req, &rsp), 0);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), 0);
     rf_req_init(&req, VACCEL_OP_AEAD_ENCRYPT, 31);
     req.handle = (uint32_t)rsp.value;
     req.u.aead.src = (struct vaccel_seg){ A, 16 };
     req.u.aead.dst = (struct vaccel_seg){ A + 4096, 64 };
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EINVAL);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EINVAL);
     req.handle = 0xdead0001;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_ENOENT);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_ENOENT);
     rf_req_init(&req, VACCEL_OP_SESSION_CREATE, 32);
     req.alg = VACCEL_ALG_ZSTD;
-    PVT_EQ_INT(call(f, &req, NULL), -XEN_EOPNOTSUPP);
+    PVT_EQ_INT(rf_call_status(f, &req, NULL), -XEN_EOPNOTSUPP);
 }
 
 static int guest(void *arg)

@@ -52,24 +52,12 @@ static bool connect_dev(struct rawfront *f, unsigned int devid)
     return !rc && f->connected;
 }
 
-static int32_t call(struct rawfront *f, const vaccel_request_t *req,
-                    vaccel_response_t *rsp)
-{
-    vaccel_response_t dummy;
-
-    if (!rsp)
-        rsp = &dummy;
-    if (rf_call(f, 0, req, rsp))
-        return -9999;           /* no answer: fails every status check */
-    return rsp->status;
-}
-
 static int32_t nop(struct rawfront *f)
 {
     vaccel_request_t req;
 
     rf_req_init(&req, VACCEL_OP_NOP, 1);
-    return call(f, &req, NULL);
+    return rf_call_status(f, &req, NULL);
 }
 
 /* MAP_REGION of @n grants listed in the order of @grefs. */
@@ -88,7 +76,7 @@ static int32_t map_list(struct rawfront *f, uint64_t iova,
     req.u.map_region.iova = iova;
     req.u.map_region.len = (uint64_t)n * VACCEL_PAGE_SIZE;
     req.u.map_region.gref_dir = dir.refs[0];
-    st = call(f, &req, rsp);
+    st = rf_call_status(f, &req, rsp);
     rf_mem_free(f, &dir);
     return st;
 }
@@ -152,7 +140,7 @@ static int32_t blob_create(struct rawfront *f, uint64_t iova, uint32_t pages,
     rf_req_init(&req, VACCEL_OP_BLOB_CREATE, 0xb1);
     req.u.blob_create.iova = iova;
     req.u.blob_create.len = (uint64_t)pages * VACCEL_PAGE_SIZE;
-    st = call(f, &req, &rsp);
+    st = rf_call_status(f, &req, &rsp);
     *id = (uint32_t)rsp.value;
     return st;
 }
@@ -163,7 +151,7 @@ static int32_t blob_destroy(struct rawfront *f, uint32_t id)
 
     rf_req_init(&req, VACCEL_OP_BLOB_DESTROY, 0xb2);
     req.handle = id;
-    return call(f, &req, NULL);
+    return rf_call_status(f, &req, NULL);
 }
 
 /* BLOB_READBACK of blob @id into @n grants listed as @grefs. */
@@ -180,7 +168,7 @@ static int32_t blob_readback(struct rawfront *f, uint32_t id,
     rf_req_init(&req, VACCEL_OP_BLOB_READBACK, 0xb4);
     req.handle = id;
     req.u.blob_readback.gref_dir = dir.refs[0];
-    st = call(f, &req, rsp);
+    st = rf_call_status(f, &req, rsp);
     rf_mem_free(f, &dir);
     return st;
 }
@@ -193,7 +181,7 @@ static void crc_check(struct rawfront *f, uint64_t iova)
 
     rf_req_init(&req, VACCEL_OP_CRC32C, 0xc);
     req.u.crc32c.src = (struct vaccel_seg){ iova, 9 };
-    PVT_EQ_INT(call(f, &req, &rsp), 0);
+    PVT_EQ_INT(rf_call_status(f, &req, &rsp), 0);
     PVT_EQ_INT(rsp.value, VACCEL_CRC32C_CHECK);
 }
 

@@ -348,6 +348,18 @@ int rf_call(struct rawfront *f, unsigned int qi, const vaccel_request_t *req,
     return rf_rsp(f, qi, rsp);
 }
 
+int32_t rf_call_status(struct rawfront *f, const vaccel_request_t *req,
+                       vaccel_response_t *rsp)
+{
+    vaccel_response_t dummy;
+
+    if (!rsp)
+        rsp = &dummy;
+    if (rf_call(f, 0, req, rsp))
+        return RF_NO_ANSWER;
+    return rsp->status;
+}
+
 int rf_evt(struct rawfront *f, struct vaccel_evt *evt, int timeout_ms)
 {
     for (;;) {

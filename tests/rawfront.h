@@ -86,6 +86,13 @@ int rf_rsp(struct rawfront *f, unsigned int qi, vaccel_response_t *rsp);
 /* Submit one request and wait for its response. */
 int rf_call(struct rawfront *f, unsigned int qi, const vaccel_request_t *req,
             vaccel_response_t *rsp);
+/*
+ * rf_call() on queue 0, returning the response's status (@rsp may be
+ * NULL), or RF_NO_ANSWER, which fails every status check, if none came.
+ */
+#define RF_NO_ANSWER (-9999)
+int32_t rf_call_status(struct rawfront *f, const vaccel_request_t *req,
+                       vaccel_response_t *rsp);
 /* Next event record, waiting up to @timeout_ms.  1 got, 0 none. */
 int rf_evt(struct rawfront *f, struct vaccel_evt *evt, int timeout_ms);
 
